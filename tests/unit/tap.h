@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A minimal TAP producer for brig's unit tests. */
+#pragma once
+
+#include <stdbool.h>
+
+void tap_ok(bool cond, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void tap_skip(const char *why, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prints the plan and returns the exit code (1 if anything failed). */
+int tap_done(void);
+
+#define TAP_EQ_INT(a, b, name)                                                 \
+	tap_ok((long long)(a) == (long long)(b), "%s (got %lld, want %lld)",    \
+	       name, (long long)(a), (long long)(b))
