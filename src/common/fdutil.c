@@ -104,19 +104,19 @@ mkdir_p(const char *path, mode_t mode)
 }
 
 static int
-rm_rf_at(int dirfd, const char *name, dev_t dev)
+rm_rf_at(int parent, const char *name, dev_t dev)
 {
 	struct stat st;
 	int fd, r = 0;
 	DIR *d;
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISDIR(st.st_mode))
-		return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
+		return unlinkat(parent, name, 0) < 0 ? -errno : 0;
 	if (st.st_dev != dev)
 		return -EXDEV;
-	fd = openat(dirfd, name,
+	fd = openat(parent, name,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -135,7 +135,7 @@ rm_rf_at(int dirfd, const char *name, dev_t dev)
 			r = q;
 	}
 	closedir(d);
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && r == 0)
+	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && r == 0)
 		r = -errno;
 	return r;
 }
