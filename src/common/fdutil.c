@@ -71,14 +71,28 @@ read_file_at(int dirfd, const char *path, size_t limit, char **ret,
 int
 write_file_at(int dirfd, const char *path, const char *text, mode_t mode)
 {
-	_cleanup_close_ int fd = openat(dirfd, path,
-					O_WRONLY | O_CREAT | O_TRUNC |
-						O_CLOEXEC | O_NOFOLLOW,
-					mode);
+	_cleanup_close_ int fd =
+	    openat(dirfd, path,
+		   O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 
 	if (fd < 0)
 		return -errno;
 	return write_full(fd, text, strlen(text));
+}
+
+/* Makes one directory; one that exists already must be a directory. */
+static int
+mkdir_one(const char *path, mode_t mode)
+{
+	struct stat st;
+
+	if (mkdir(path, mode) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -errno;
+	if (stat(path, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
 int
@@ -86,29 +100,79 @@ mkdir_p(const char *path, mode_t mode)
 {
 	char tmp[PATH_MAX];
 	size_t n = strlen(path);
+	int r;
 
-	if (n == 0 || n >= sizeof(tmp))
+	if (n == 0)
+		return -EINVAL;
+	if (n >= sizeof(tmp))
 		return -ENAMETOOLONG;
 	memcpy(tmp, path, n + 1);
 	for (char *p = tmp + 1; *p; p++) {
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-			return -errno;
+		r = mkdir_one(tmp, mode);
+		if (r < 0)
+			return r;
 		*p = '/';
 	}
-	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+	return mkdir_one(tmp, mode);
+}
+
+/*
+ * Opens the directory that fstatat saw. O_NOFOLLOW refuses a symlink put
+ * in its place meanwhile; comparing the inode refuses another directory
+ * or a mount point moved there.
+ */
+static int
+rm_rf_opendir(int parent, const char *name, const struct stat *st, DIR **ret)
+{
+	int fd = openat(parent, name,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat now;
+	int r = 0;
+
+	if (fd < 0)
 		return -errno;
-	return 0;
+	if (fstat(fd, &now) < 0)
+		r = -errno;
+	else if (now.st_dev != st->st_dev || now.st_ino != st->st_ino)
+		r = -EAGAIN;
+	else if (!(*ret = fdopendir(fd)))
+		r = -errno;
+	if (r < 0)
+		close(fd);
+	return r;
+}
+
+static int rm_rf_at(int parent, const char *name, dev_t dev);
+
+static int
+rm_rf_entries(DIR *d, mode_t mode, dev_t dev)
+{
+	int r = 0;
+
+	/* A directory left read-only must still be emptied. */
+	if ((mode & S_IRWXU) != S_IRWXU)
+		fchmod(dirfd(d), (mode & 07777) | S_IRWXU);
+	for (struct dirent *de; (de = readdir(d));) {
+		int q;
+
+		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		q = rm_rf_at(dirfd(d), de->d_name, dev);
+		if (q < 0 && r == 0)
+			r = q;
+	}
+	return r;
 }
 
 static int
 rm_rf_at(int parent, const char *name, dev_t dev)
 {
 	struct stat st;
-	int fd, r = 0;
-	DIR *d;
+	DIR *d = NULL;
+	int r;
 
 	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
@@ -116,24 +180,10 @@ rm_rf_at(int parent, const char *name, dev_t dev)
 		return unlinkat(parent, name, 0) < 0 ? -errno : 0;
 	if (st.st_dev != dev)
 		return -EXDEV;
-	fd = openat(parent, name,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	for (struct dirent *de; (de = readdir(d));) {
-		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-			continue;
-		/* A directory left read-only must still be emptied. */
-		fchmod(dirfd(d), st.st_mode | S_IRWXU);
-		int q = rm_rf_at(dirfd(d), de->d_name, dev);
-		if (q < 0 && r == 0)
-			r = q;
-	}
+	r = rm_rf_opendir(parent, name, &st, &d);
+	if (r < 0)
+		return r;
+	r = rm_rf_entries(d, st.st_mode, dev);
 	closedir(d);
 	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && r == 0)
 		r = -errno;

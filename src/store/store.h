@@ -48,17 +48,23 @@ struct store_revision {
 	enum store_rev_status status;
 	int64_t created_at;
 	int64_t loaded_at; /* 0 when never loaded */
-	char *error;       /* why it failed, or NULL */
+	char *error; /* why it failed, or NULL */
 };
 
 /* Opens (creating and migrating) <state_dir>/brig.db, mode 0600. */
 int store_open(const char *state_dir, struct store **ret);
 void store_close(struct store *s);
+/*
+ * Why the last failed call failed, for the CLI's message (SQLite's own
+ * text where SQLite failed). Meaningful only right after a failure.
+ */
+const char *store_errmsg(struct store *s);
 
 /*
  * Inserts a sandbox in state STARTING together with its first policy
  * revision (text, sha256), atomically. -EEXIST if the name is taken.
- * Fills sb->id and sb->policy_rev.
+ * Fills sb->id, sb->state and sb->policy_rev (1: the first revision is in
+ * force, pending until loaded), and sb->created_at when it is 0.
  */
 int store_sandbox_insert(struct store *s, struct store_sandbox *sb,
 			 const char *policy_text, const char *sha256);
@@ -69,8 +75,7 @@ int store_sandbox_list(struct store *s, struct store_sandbox **ret,
 		       size_t *ret_n);
 int store_sandbox_set_state(struct store *s, const char *name,
 			    enum store_sandbox_state state, const char *reason);
-int store_sandbox_set_supervisor(struct store *s, const char *name,
-				 pid_t pid);
+int store_sandbox_set_supervisor(struct store *s, const char *name, pid_t pid);
 /* Deletes the sandbox and its revisions. */
 int store_sandbox_delete(struct store *s, const char *name);
 void store_sandbox_clear(struct store_sandbox *sb);
@@ -83,7 +88,12 @@ const char *store_sandbox_state_name(enum store_sandbox_state st);
  */
 int store_revision_add(struct store *s, const char *name, const char *text,
 		       const char *sha256, int64_t *ret_rev, bool *ret_created);
-/* Marks a revision loaded (and the sandbox's policy_rev) or failed. */
+/*
+ * Marks a revision loaded (and the sandbox's policy_rev; the revision
+ * loaded before becomes SUPERSEDED) or failed, with error. A loaded or
+ * superseded revision cannot fail (-EINVAL); PENDING and SUPERSEDED are
+ * set by the store only (-EINVAL).
+ */
 int store_revision_set_status(struct store *s, const char *name, int64_t rev,
 			      enum store_rev_status status, const char *error);
 /* rev 0 means the latest. */

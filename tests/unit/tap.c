@@ -40,3 +40,9 @@ tap_done(void)
 	printf("1..%d\n", tap_n);
 	return tap_failed ? 1 : 0;
 }
+
+void
+tap_eq_int(long long got, long long want, const char *name)
+{
+	tap_ok(got == want, "%s (got %lld, want %lld)", name, got, want);
+}
