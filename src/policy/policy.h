@@ -14,6 +14,10 @@
 
 #define POLICY_MAX_BYTES (1024 * 1024)
 #define POLICY_SANDBOX_ID 1000
+/* Entries in any one list or mapping of a policy. */
+#define POLICY_MAX_ENTRIES 4096
+/* Paths in filesystem_policy, read_only and read_write together. */
+#define POLICY_MAX_PATHS 256
 
 enum policy_landlock {
 	POLICY_LANDLOCK_BEST_EFFORT,
@@ -52,7 +56,8 @@ struct policy_cidr {
 
 struct policy_query {
 	char *key;
-	char *value; /* glob */
+	char *value;		/* glob, or NULL when any is set */
+	struct policy_strv any; /* { any: [globs] }: one must match */
 };
 
 struct policy_rule {
@@ -68,6 +73,7 @@ struct policy_endpoint {
 	size_t nports;
 	struct policy_cidr *allowed_ips;
 	size_t nallowed_ips;
+	char *path;	/* glob choosing among endpoints, or NULL */
 	char *protocol; /* "rest", ... or NULL */
 	enum policy_tls tls;
 	enum policy_enforcement enforcement;
@@ -76,7 +82,10 @@ struct policy_endpoint {
 	size_t nrules;
 	struct policy_rule *deny_rules;
 	size_t ndeny_rules;
+	bool allow_encoded_slash; /* keep %2F in request paths */
 	bool request_body_credential_rewrite;
+	bool websocket_credential_rewrite;
+	bool allow_uninspected_credentials;
 	unsigned line, column;
 };
 
