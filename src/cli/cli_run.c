@@ -1,1 +1,50 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* brig run: create, run one command, delete. */
+#include <getopt.h>
+
+#include "cli/cli.h"
+#include "cli/lifecycle.h"
+
+static const char run_usage[] =
+	"brig run [--policy F] [--workspace DIR] [--name N] -- CMD...";
+static const char run_help[] =
+	"Usage: brig run [OPTIONS] -- CMD...\n\n"
+	"Runs CMD in a new sandbox with a throwaway workspace, then removes\n"
+	"the sandbox. brig exits with CMD's exit code.\n\n"
+	"  -p, --policy F       the policy file (default: DESIGN's default)\n"
+	"  -w, --workspace DIR  use DIR as /sandbox (hook files read-only)\n"
+	"  -n, --name N         name the sandbox (default: generated)\n"
+	"  -h, --help           show this help\n";
+
+int
+cmd_run(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "workspace", required_argument, NULL, 'w' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct create_opts o = { 0 };
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+p:w:n:h", opts, NULL)) != -1) {
+		if (c == 'p')
+			o.policy_file = optarg;
+		else if (c == 'w')
+			o.workspace = optarg;
+		else if (c == 'n')
+			o.name = optarg;
+		else if (c == 'h')
+			return cli_help(run_help);
+		else
+			return cli_usage_error(run_usage, "bad option");
+	}
+	if (optind >= argc)
+		return cli_usage_error(run_usage, "a command is required");
+	o.argv = argv + optind;
+	o.argc = argc - optind;
+	return lifecycle_create(cli, &o);
+}

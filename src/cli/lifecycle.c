@@ -1,1 +1,338 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include "cli/lifecycle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/client.h"
+#include "common/fdutil.h"
+#include "common/log.h"
+#include "common/paths.h"
+#include "common/util.h"
+#include "sandbox/host.h"
+#include "sandbox/proto.h"
+#include "sandbox/rootfs.h"
+#include "sandbox/supervisor.h"
+#include "sandbox/userns.h"
+
+/* The state directory, saved for the supervisor's exit callback. */
+static const char *exit_state_dir;
+
+/* In the supervisor, at the sandbox's end: a fresh store connection,
+ * since the CLI's was opened before the fork. */
+static void
+on_supervisor_exit(const struct sandbox_config *cfg, bool remove,
+		   const char *reason)
+{
+	struct store *st;
+
+	if (store_open(exit_state_dir, &st) < 0)
+		return;
+	if (remove)
+		store_sandbox_delete(st, cfg->name);
+	else
+		store_sandbox_set_state(st, cfg->name, STORE_SANDBOX_FAILED,
+					reason ? reason : "stopped");
+	store_close(st);
+}
+
+static char *
+generate_name(void)
+{
+	unsigned char r[3] = { 0 };
+
+	(void)!getrandom(r, sizeof(r), 0);
+	return xasprintf("sandbox-%02x%02x%02x", r[0], r[1], r[2]);
+}
+
+/*
+ * The host uid and gid of the sandbox user. As a user, brig maps to
+ * itself; as root, never to 0: to a user's project's owner, or to a uid of
+ * brig's own per sandbox.
+ */
+static int
+host_ids(const struct create_opts *o, int64_t id, uid_t *uid, gid_t *gid)
+{
+	struct stat st;
+
+	if (geteuid() != 0) {
+		*uid = geteuid();
+		*gid = getegid();
+		return 0;
+	}
+	if (!o->workspace) {
+		*uid = userns_root_host_uid(id);
+		*gid = (gid_t)*uid;
+		return 0;
+	}
+	if (stat(o->workspace, &st) < 0)
+		return -errno;
+	if (st.st_uid == 0) {
+		log_error("workspace '%s' is owned by root, and the sandbox "
+			  "never runs as root on the host: chown it to an "
+			  "unprivileged user, or run brig as that user",
+			  o->workspace);
+		return -EPERM;
+	}
+	*uid = st.st_uid;
+	*gid = st.st_gid;
+	return 0;
+}
+
+/*
+ * The sandbox's state directory and, unless the user gave one, its
+ * workspace. As root, the directories on the way are made traversable
+ * (0711) so that the unprivileged sandbox user can reach the workspace.
+ */
+static int
+make_dirs(struct cli *cli, struct sandbox_config *cfg)
+{
+	_cleanup_free_ char *sbs = xasprintf("%s/sandboxes", cli->state_dir);
+	mode_t mode = geteuid() == 0 ? 0711 : 0700;
+	int r = mkdir_p(sbs, 0700);
+
+	if (r == 0 && mkdir(cfg->dir, 0700) < 0)
+		r = -errno;
+	if (r == 0 && geteuid() == 0 &&
+	    (chmod(cli->state_dir, mode) < 0 || chmod(sbs, mode) < 0 ||
+	     chmod(cfg->dir, mode) < 0))
+		r = -errno;
+	if (r == 0 && cfg->workspace_owned &&
+	    (mkdir(cfg->workspace, 0700) < 0 ||
+	     chown(cfg->workspace, cfg->host_uid, cfg->host_gid) < 0))
+		r = -errno;
+	if (r < 0)
+		log_errno(r, "cannot make the state of sandbox '%s'",
+			  cfg->name);
+	return r;
+}
+
+/* Undoes a create that did not finish: nothing of it may stay behind. */
+static void
+abandon(struct cli *cli, const struct sandbox_config *cfg)
+{
+	if (cfg->protect_workspace)
+		rootfs_remove_placeholders(cfg->dir, cfg->workspace);
+	rm_rf(cfg->dir);
+	store_sandbox_delete(cli->store, cfg->name);
+}
+
+static int
+insert_sandbox(struct cli *cli, struct sandbox_config *cfg,
+	       struct store_sandbox *sb, const struct create_opts *o)
+{
+	char sha[65];
+	int r;
+
+	policy_sha256_hex(cfg->policy_text, strlen(cfg->policy_text), sha);
+	sb->name = (char *)cfg->name;
+	sb->keep = cfg->keep;
+	sb->workspace = (char *)cfg->workspace;
+	sb->workspace_owned = cfg->workspace_owned;
+	r = store_sandbox_insert(cli->store, sb, cfg->policy_text, sha);
+	if (r == -EEXIST)
+		log_error("sandbox '%s' already exists", cfg->name);
+	else if (r < 0)
+		log_error("cannot record sandbox '%s': %s", cfg->name,
+			  store_errmsg(cli->store));
+	if (r == 0)
+		r = host_ids(o, sb->id, &cfg->host_uid, &cfg->host_gid);
+	if (r < 0 && r != -EEXIST)
+		store_sandbox_delete(cli->store, cfg->name);
+	return r;
+}
+
+static int
+start(struct cli *cli, struct sandbox_config *cfg, pid_t *pid)
+{
+	char why[512] = "", notes[1024] = "";
+	int r = make_dirs(cli, cfg);
+
+	if (r == 0 && cfg->protect_workspace) {
+		r = rootfs_prepare_workspace(cfg, why, sizeof(why));
+		if (r < 0)
+			log_error("cannot create sandbox '%s': %s", cfg->name,
+				  why);
+	}
+	if (r == 0) {
+		/*
+		 * SQLite keeps per-process lock state that a forked child
+		 * must not inherit (seen with 3.40: the supervisor's own
+		 * connection spun on the parent's closed descriptors), so
+		 * the store is closed across the fork and opened again.
+		 */
+		store_close(cli->store);
+		cli->store = NULL;
+		exit_state_dir = cli->state_dir;
+		r = supervisor_start(cfg, on_supervisor_exit, pid, why,
+				     sizeof(why), notes, sizeof(notes));
+		if (cli_store(cli) < 0)
+			return -EIO;
+		if (r < 0)
+			log_error("cannot create sandbox '%s': %s", cfg->name,
+				  why);
+		else if (*notes)
+			log_info("note: %s", notes);
+	}
+	if (r < 0) {
+		abandon(cli, cfg);
+		return r;
+	}
+	store_sandbox_set_supervisor(cli->store, cfg->name, *pid);
+	store_sandbox_set_state(cli->store, cfg->name, STORE_SANDBOX_RUNNING,
+				NULL);
+	store_revision_set_status(cli->store, cfg->name, 1, STORE_REV_LOADED,
+				  NULL);
+	return 0;
+}
+
+static int
+resolve_workspace(const struct create_opts *o, struct sandbox_config *cfg,
+		  char **ret)
+{
+	struct stat st;
+
+	if (!o->workspace) {
+		*ret = xasprintf("%s/workspace", cfg->dir);
+		cfg->workspace_owned = true;
+		return 0;
+	}
+	*ret = realpath(o->workspace, NULL);
+	if (!*ret || stat(*ret, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		log_error("workspace '%s' is not a directory", o->workspace);
+		return -ENOTDIR;
+	}
+	cfg->protect_workspace = true;
+	return 0;
+}
+
+static int
+first_command(struct cli *cli, const struct sandbox_config *cfg,
+	      const struct create_opts *o)
+{
+	_cleanup_close_ int fd = client_connect(cfg->dir);
+	int code;
+
+	if (fd < 0) {
+		log_errno(fd, "cannot reach sandbox '%s'", cfg->name);
+		return EXIT_FAIL;
+	}
+	code = client_exec(fd, o->argv, o->argc);
+	/* A sandbox that is not kept is gone once its supervisor hangs up. */
+	if (!cfg->keep)
+		client_wait_closed(fd);
+	return code < 0 ? EXIT_FAIL : code;
+}
+
+int
+lifecycle_create(struct cli *cli, const struct create_opts *o)
+{
+	_cleanup_free_ char *text = NULL, *name = NULL, *dir = NULL,
+			    *ws = NULL;
+	struct sandbox_config cfg = { .keep = o->keep || o->detach,
+				      .off = sandbox_test_switches() };
+	struct store_sandbox sb = { 0 };
+	struct policy *pol = NULL;
+	struct host_report host;
+	char why[512];
+	pid_t pid;
+	int r;
+
+	if (cli_load_policy(o->policy_file, &pol, &text) < 0)
+		return EXIT_FAIL;
+	host_probe(&host);
+	r = host_ready(&host, why, sizeof(why));
+	if (r < 0)
+		log_error("cannot create a sandbox on this host: %s", why);
+	name = o->name ? xstrdup(o->name) : generate_name();
+	if (r == 0 && !paths_valid_name(name)) {
+		log_error("invalid sandbox name '%s': use 1-63 of a-z, 0-9 "
+			  "and '-'", name);
+		r = -EINVAL;
+	}
+	if (r == 0)
+		r = cli_store(cli);
+	if (r == 0) {
+		dir = paths_sandbox_dir(cli->state_dir, name);
+		cfg.name = name;
+		cfg.dir = dir;
+		cfg.policy = pol;
+		cfg.policy_text = text;
+		r = resolve_workspace(o, &cfg, &ws);
+		cfg.workspace = ws;
+	}
+	if (r == 0)
+		r = insert_sandbox(cli, &cfg, &sb, o);
+	if (r == 0)
+		r = start(cli, &cfg, &pid);
+	if (r == 0 && o->detach)
+		printf("%s\n", name);
+	else if (r == 0)
+		r = first_command(cli, &cfg, o);
+	policy_free(pol);
+	return r < 0 ? EXIT_FAIL : r;
+}
+
+int
+lifecycle_delete(struct cli *cli, const char *name)
+{
+	struct store_sandbox sb = { 0 };
+	_cleanup_free_ char *dir = NULL;
+	int fd, r;
+
+	r = cli_store(cli);
+	if (r == 0)
+		r = store_sandbox_get(cli->store, name, &sb);
+	if (r == -ENOENT)
+		log_error("no sandbox named '%s'", name);
+	if (r < 0)
+		return r;
+	dir = paths_sandbox_dir(cli->state_dir, name);
+	fd = client_connect(dir);
+	if (fd >= 0) {
+		struct proto_hdr h = { .type = PROTO_SHUTDOWN };
+
+		proto_send(fd, &h, NULL, 0, NULL, 0);
+		client_wait_closed(fd);
+		close(fd);
+	}
+	/* Whatever a dead supervisor left: the placeholders, files, row. */
+	if (!sb.workspace_owned && sb.workspace)
+		rootfs_remove_placeholders(dir, sb.workspace);
+	rm_rf(dir);
+	r = store_sandbox_delete(cli->store, name);
+	store_sandbox_clear(&sb);
+	return r == -ENOENT ? 0 : r;
+}
+
+bool
+lifecycle_check_alive(struct cli *cli, struct store_sandbox *sb)
+{
+	_cleanup_free_ char *dir = NULL, *reason = NULL;
+	int fd;
+
+	if (sb->state != STORE_SANDBOX_RUNNING)
+		return false;
+	dir = paths_sandbox_dir(cli->state_dir, sb->name);
+	fd = client_connect(dir);
+	if (fd >= 0) {
+		close(fd);
+		return true;
+	}
+	reason = xasprintf("supervisor (pid %d) is gone: its control socket "
+			   "refuses connections",
+			   (int)sb->supervisor_pid);
+	store_sandbox_set_state(cli->store, sb->name, STORE_SANDBOX_FAILED,
+				reason);
+	sb->state = STORE_SANDBOX_FAILED;
+	free(sb->reason);
+	sb->reason = TAKE_PTR(reason);
+	return false;
+}

@@ -1,1 +1,563 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include "sandbox/supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fdutil.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "sandbox/events.h"
+#include "sandbox/init.h"
+#include "sandbox/proto.h"
+#include "sandbox/rootfs.h"
+#include "sandbox/userns.h"
+
+#define SUP_MAX_CLIENTS 256
+#define SUP_INIT_TIMEOUT_MS 10000
+#define SANDBOX_NAMESPACES                                                     \
+	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET |           \
+	 CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP)
+
+/* One CLI connection; "id" names its spawn, if any, to init. */
+struct client {
+	int fd;
+	uint32_t id;
+	pid_t pid;
+	bool running;
+	bool first; /* the sandbox ends with it when not kept */
+};
+
+struct sup {
+	struct sandbox_config *cfg;
+	supervisor_exit_fn on_exit;
+	int epfd, ctl, init_sock, sigfd;
+	pid_t init_pid;
+	struct client clients[SUP_MAX_CLIENTS];
+	uint32_t next_id;
+	bool first_taken;
+	bool stopping;
+	struct events *ev;
+};
+
+static struct proto_msg sup_msg;
+
+static int
+bind_control(const char *dir)
+{
+	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (dfd < 0)
+		return -errno;
+	/* The path can pass sun_path's 108 bytes; the fd's path cannot. */
+	snprintf(sa.sun_path, sizeof(sa.sun_path),
+		 "/proc/self/fd/%d/control.sock", dfd);
+	unlinkat(dfd, "control.sock", 0);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 64) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int
+ep_add(struct sup *s, int fd)
+{
+	struct epoll_event e = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &e) < 0 ? -errno : 0;
+}
+
+/* Clones init into its new namespaces and waits for it to be built. */
+static int
+start_init(struct sup *s, char *why, size_t whylen, char *notes,
+	   size_t noteslen)
+{
+	int sp[2], sync[2], r;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 ||
+	    pipe2(sync, O_CLOEXEC) < 0)
+		return -errno;
+	pid = (pid_t)syscall(SYS_clone, SANDBOX_NAMESPACES | SIGCHLD, 0, 0, 0,
+			     0);
+	if (pid == 0) {
+		/* Nothing of the supervisor's may stay open inside. */
+		int a = fcntl(sp[1], F_DUPFD_CLOEXEC, 10);
+		int b = fcntl(sync[0], F_DUPFD_CLOEXEC, 10);
+
+		if (a < 0 || b < 0 || dup3(a, 3, O_CLOEXEC) < 0 ||
+		    dup3(b, 4, O_CLOEXEC) < 0 ||
+		    syscall(SYS_close_range, 5, ~0U, 0) < 0)
+			_exit(1);
+		init_main(s->cfg, 3, 4);
+	}
+	close(sp[1]);
+	close(sync[0]);
+	if (pid < 0) {
+		r = -errno;
+		snprintf(why, whylen, "cannot create the namespaces: %s",
+			 strerror(-r));
+		close(sp[0]);
+		close(sync[1]);
+		return r;
+	}
+	s->init_pid = pid;
+	s->init_sock = sp[0];
+	r = userns_write_maps(pid, s->cfg->policy->run_as_user,
+			      s->cfg->policy->run_as_group, s->cfg->host_uid,
+			      s->cfg->host_gid);
+	if (r < 0)
+		snprintf(why, whylen, "cannot map the sandbox user: %s",
+			 strerror(-r));
+	else if (write(sync[1], "g", 1) != 1)
+		r = -errno;
+	close(sync[1]);
+	return r < 0 ? r : 0;
+}
+
+static int
+wait_init_ready(struct sup *s, char *why, size_t whylen, char *notes,
+		size_t noteslen)
+{
+	struct pollfd p = { .fd = s->init_sock, .events = POLLIN };
+	int n = poll(&p, 1, SUP_INIT_TIMEOUT_MS);
+
+	if (n == 0) {
+		snprintf(why, whylen, "sandbox init did not start in time");
+		return -ETIMEDOUT;
+	}
+	n = proto_recv(s->init_sock, &sup_msg, NULL, NULL);
+	if (n <= 0) {
+		snprintf(why, whylen, "sandbox init died while starting");
+		return -ECHILD;
+	}
+	if (sup_msg.hdr.type != PROTO_OK) {
+		snprintf(why, whylen, "%s",
+			 sup_msg.nstrings ? sup_msg.strings[0] : "init failed");
+		return -sup_msg.hdr.arg ?: -EIO;
+	}
+	snprintf(notes, noteslen, "%s",
+		 sup_msg.nstrings ? sup_msg.strings[0] : "");
+	return 0;
+}
+
+static struct client *
+client_by_fd(struct sup *s, int fd)
+{
+	for (size_t i = 0; i < SUP_MAX_CLIENTS; i++)
+		if (s->clients[i].fd == fd)
+			return &s->clients[i];
+	return NULL;
+}
+
+static struct client *
+client_by_id(struct sup *s, uint32_t id)
+{
+	for (size_t i = 0; i < SUP_MAX_CLIENTS; i++)
+		if (s->clients[i].fd >= 0 && s->clients[i].id == id)
+			return &s->clients[i];
+	return NULL;
+}
+
+static void
+client_reply(struct client *c, uint32_t type, int32_t arg, const char *msg,
+	     int fd)
+{
+	struct proto_hdr h = { .type = type, .arg = arg };
+	char *strings[1] = { (char *)msg };
+
+	proto_send(c->fd, &h, strings, msg ? 1 : 0, fd >= 0 ? &fd : NULL,
+		   fd >= 0 ? 1 : 0);
+}
+
+/* The CLI is gone: its process gets a hangup, as from a closed terminal. */
+static void
+client_drop(struct sup *s, struct client *c)
+{
+	if (c->running) {
+		struct proto_hdr h = { .type = PROTO_KILL, .id = c->id,
+				       .arg = SIGHUP };
+
+		proto_send(s->init_sock, &h, NULL, 0, NULL, 0);
+	}
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	if (c->first && !s->cfg->keep)
+		s->stopping = true;
+	c->fd = -1;
+	c->running = false;
+}
+
+static void
+accept_client(struct sup *s)
+{
+	struct client *c = client_by_fd(s, -1);
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd = accept4(s->ctl, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	/* Only the user who made the sandbox (or root) may drive it. */
+	if (!c ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    (cred.uid != geteuid() && cred.uid != 0) || ep_add(s, fd) < 0) {
+		close(fd);
+		return;
+	}
+	*c = (struct client){ .fd = fd, .id = ++s->next_id };
+}
+
+static void
+client_exec(struct sup *s, struct client *c, int *fds, size_t nfds)
+{
+	struct proto_hdr h = sup_msg.hdr;
+
+	if (c->running || s->stopping) {
+		client_reply(c, PROTO_ERROR, EBUSY, "already running", -1);
+		return;
+	}
+	h.type = PROTO_SPAWN;
+	h.id = c->id;
+	if (proto_send(s->init_sock, &h, sup_msg.strings, sup_msg.nstrings,
+		       fds, nfds) < 0) {
+		client_reply(c, PROTO_ERROR, EIO, "sandbox init is gone", -1);
+		return;
+	}
+	c->running = true;
+	if (!s->first_taken) {
+		s->first_taken = true;
+		c->first = true;
+	}
+}
+
+static void
+client_request(struct sup *s, struct client *c)
+{
+	int fds[FD_PASS_MAX];
+	size_t nfds = FD_PASS_MAX;
+	int n = proto_recv(c->fd, &sup_msg, fds, &nfds);
+
+	if (n <= 0) {
+		client_drop(s, c);
+		return;
+	}
+	switch (sup_msg.hdr.type) {
+	case PROTO_EXEC:
+		client_exec(s, c, fds, nfds);
+		break;
+	case PROTO_SIGNAL:
+		if (c->running) {
+			struct proto_hdr h = { .type = PROTO_KILL,
+					       .id = c->id,
+					       .arg = sup_msg.hdr.arg };
+
+			proto_send(s->init_sock, &h, NULL, 0, NULL, 0);
+		}
+		break;
+	case PROTO_SHUTDOWN:
+		s->stopping = true;
+		s->cfg->keep = false;
+		break;
+	case PROTO_PING:
+		client_reply(c, PROTO_OK, s->init_pid, s->cfg->name, -1);
+		break;
+	default:
+		client_reply(c, PROTO_ERROR, EINVAL, "unknown request", -1);
+	}
+	close_fds(fds, nfds);
+}
+
+static void
+init_message(struct sup *s)
+{
+	int fds[FD_PASS_MAX];
+	size_t nfds = FD_PASS_MAX;
+	int n = proto_recv(s->init_sock, &sup_msg, fds, &nfds);
+	struct client *c;
+
+	if (n == 0 || (n < 0 && n != -EBADMSG)) {
+		s->stopping = true;
+		return;
+	}
+	c = n > 0 ? client_by_id(s, sup_msg.hdr.id) : NULL;
+	if (c && sup_msg.hdr.type == PROTO_STARTED) {
+		c->pid = sup_msg.hdr.arg;
+		client_reply(c, PROTO_STARTED, c->pid, NULL,
+			     nfds ? fds[0] : -1);
+		events_process(s->ev, "start", c->pid, -1);
+	} else if (c && (sup_msg.hdr.type == PROTO_EXITED ||
+			 sup_msg.hdr.type == PROTO_ERROR)) {
+		client_reply(c, sup_msg.hdr.type, sup_msg.hdr.arg,
+			     sup_msg.nstrings ? sup_msg.strings[0] : NULL, -1);
+		if (sup_msg.hdr.type == PROTO_EXITED)
+			events_process(s->ev, "exit", c->pid, sup_msg.hdr.arg);
+		c->running = false;
+		if (c->first && !s->cfg->keep)
+			s->stopping = true;
+	}
+	close_fds(fds, nfds);
+}
+
+/* Reaps init; returns why it ended when it was not asked to. */
+static void
+init_status(struct sup *s, bool asked, char *reason, size_t len)
+{
+	int status = 0;
+
+	if (s->init_pid <= 0)
+		return;
+	if (asked)
+		kill(s->init_pid, SIGKILL);
+	if (waitpid(s->init_pid, &status, 0) < 0 || asked)
+		return;
+	if (WIFSIGNALED(status))
+		snprintf(reason, len, "sandbox init was killed by signal %d",
+			 WTERMSIG(status));
+	else
+		snprintf(reason, len, "sandbox init exited with status %d",
+			 WEXITSTATUS(status));
+}
+
+__attribute__((noreturn)) static void
+shutdown_sandbox(struct sup *s, const char *why)
+{
+	char reason[256] = "";
+	bool remove = !s->cfg->keep;
+
+	init_status(s, true, reason, sizeof(reason));
+	if (why)
+		snprintf(reason, sizeof(reason), "%s", why);
+	events_lifecycle(s->ev, remove ? "delete" : "stop",
+			 *reason ? reason : NULL);
+	if (s->cfg->protect_workspace)
+		rootfs_remove_placeholders(s->cfg->dir, s->cfg->workspace);
+	if (remove)
+		rm_rf(s->cfg->dir);
+	if (s->on_exit)
+		s->on_exit(s->cfg, remove, *reason ? reason : NULL);
+	/* Clients learn that everything is done when their socket closes. */
+	_exit(0);
+}
+
+static void
+handle_signals(struct sup *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			char reason[256] = "";
+			int status;
+
+			if (waitpid(s->init_pid, &status, WNOHANG) !=
+			    s->init_pid)
+				continue;
+			s->init_pid = 0;
+			snprintf(reason, sizeof(reason),
+				 "sandbox init ended unexpectedly (status "
+				 "0x%x)",
+				 status);
+			shutdown_sandbox(s, reason);
+		} else {
+			shutdown_sandbox(s, "the supervisor was told to stop");
+		}
+	}
+}
+
+__attribute__((noreturn)) static void
+serve(struct sup *s)
+{
+	struct epoll_event evs[32];
+
+	for (;;) {
+		int n = epoll_wait(s->epfd, evs, ARRAY_SIZE(evs), -1);
+
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == s->ctl)
+				accept_client(s);
+			else if (fd == s->sigfd)
+				handle_signals(s);
+			else if (fd == s->init_sock)
+				init_message(s);
+			else if (client_by_fd(s, fd))
+				client_request(s, client_by_fd(s, fd));
+		}
+		if (s->stopping)
+			shutdown_sandbox(s, NULL);
+	}
+}
+
+static int
+setup_loop(struct sup *s)
+{
+	sigset_t mask;
+	int r;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	s->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->sigfd < 0 || s->epfd < 0)
+		return -errno;
+	s->ctl = bind_control(s->cfg->dir);
+	if (s->ctl < 0)
+		return s->ctl;
+	r = ep_add(s, s->ctl);
+	if (r == 0)
+		r = ep_add(s, s->sigfd);
+	return r;
+}
+
+/* Standard descriptors to /dev/null, messages to <dir>/supervisor.log. */
+static void
+detach_stdio(const char *dir, int keep)
+{
+	_cleanup_free_ char *logpath = xasprintf("%s/supervisor.log", dir);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int logfd;
+
+	for (int i = 0; i < 3 && null >= 0; i++)
+		dup2(null, i);
+	if (keep != 3)
+		dup2(keep, 3);
+	syscall(SYS_close_range, 4, ~0U, 0);
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+				      O_NOFOLLOW,
+		     0600);
+	if (logfd >= 0)
+		log_set_fd(logfd);
+}
+
+static void
+report(int fd, int err, const char *text)
+{
+	char head[32];
+
+	snprintf(head, sizeof(head), "%d %d\n", err, (int)getpid());
+	write_full(fd, head, strlen(head));
+	write_full(fd, text, strlen(text));
+	close(fd);
+}
+
+__attribute__((noreturn)) static void
+supervisor_run(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
+	       int ready)
+{
+	static struct sup s;
+	char why[512] = "", notes[1024] = "";
+	int r;
+
+	s = (struct sup){ .cfg = cfg, .on_exit = on_exit, .init_sock = -1 };
+	for (size_t i = 0; i < SUP_MAX_CLIENTS; i++)
+		s.clients[i].fd = -1;
+	umask(077);
+	detach_stdio(cfg->dir, ready);
+	ready = 3;
+	s.ev = events_open(cfg->dir, cfg->name);
+	r = setup_loop(&s);
+	if (r < 0)
+		snprintf(why, sizeof(why), "cannot serve control.sock: %s",
+			 strerror(-r));
+	if (r == 0)
+		r = start_init(&s, why, sizeof(why), notes, sizeof(notes));
+	if (r == 0)
+		r = wait_init_ready(&s, why, sizeof(why), notes, sizeof(notes));
+	if (r == 0)
+		r = ep_add(&s, s.init_sock);
+	if (r < 0) {
+		events_lifecycle(s.ev, "fail", why);
+		report(ready, r, why);
+		init_status(&s, true, NULL, 0);
+		_exit(1);
+	}
+	events_lifecycle(s.ev, "start", *notes ? notes : NULL);
+	report(ready, 0, notes);
+	serve(&s);
+}
+
+static int
+read_report(int fd, pid_t *ret_pid, char *why, size_t whylen, char *notes,
+	    size_t noteslen)
+{
+	char buf[2048];
+	size_t len = 0;
+	ssize_t n;
+	int err, pid;
+
+	while (len < sizeof(buf) - 1 &&
+	       (n = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	if (sscanf(buf, "%d %d", &err, &pid) != 2) {
+		snprintf(why, whylen, "the supervisor died while starting");
+		return -ECHILD;
+	}
+	snprintf(err < 0 ? why : notes, err < 0 ? whylen : noteslen, "%s",
+		 strchr(buf, '\n') ? strchr(buf, '\n') + 1 : "");
+	*ret_pid = pid;
+	return err;
+}
+
+int
+supervisor_start(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
+		 pid_t *ret_pid, char *why, size_t whylen, char *notes,
+		 size_t noteslen)
+{
+	int ready[2], r;
+	pid_t pid;
+
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		close(ready[0]);
+		if (setsid() < 0 || (pid = fork()) != 0)
+			_exit(pid < 0);
+		supervisor_run(cfg, on_exit, ready[1]);
+	}
+	close(ready[1]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	r = pid < 0 ? -errno
+		    : read_report(ready[0], ret_pid, why, whylen, notes,
+				  noteslen);
+	close(ready[0]);
+	return r;
+}

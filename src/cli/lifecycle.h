@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Creating, running in, and removing sandboxes, for the verbs that do. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "cli/cli.h"
+
+struct create_opts {
+	const char *name;
+	const char *policy_file;
+	const char *workspace;
+	bool keep;
+	bool detach;
+	char **argv; /* the first command, or NULL for a login shell */
+	int argc;
+};
+
+/*
+ * Creates a sandbox and runs its first command (or a shell) unless
+ * detached. Returns the command's exit code, or EXIT_FAIL after logging.
+ */
+int lifecycle_create(struct cli *cli, const struct create_opts *o);
+/* Stops a sandbox's supervisor and removes its state; logs failures. */
+int lifecycle_delete(struct cli *cli, const char *name);
+/*
+ * Whether a running sandbox's supervisor answers; marks it failed in the
+ * store, with the reason, when it does not.
+ */
+bool lifecycle_check_alive(struct cli *cli, struct store_sandbox *sb);

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What one sandbox is made from, shared by the supervisor and init. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "policy/policy.h"
+
+/* Walls that a test build may switch off one at a time (BRIG_TEST_DISABLE). */
+#define SANDBOX_OFF_LANDLOCK 0x1
+#define SANDBOX_OFF_RO_MOUNTS 0x2
+#define SANDBOX_OFF_SECCOMP 0x4
+
+struct sandbox_config {
+	const char *name;
+	const char *dir;       /* <state>/sandboxes/<name>, host path */
+	const char *workspace; /* host directory that becomes /sandbox */
+	bool workspace_owned;  /* brig made it (and removes it) */
+	bool protect_workspace; /* a user's project: guard its hook files */
+	bool git_placeholder;	/* .git was missing: it is an empty, read-only dir */
+	bool keep;
+	const struct policy *policy;
+	const char *policy_text;
+	uid_t host_uid; /* the sandbox user on the host */
+	gid_t host_gid;
+	unsigned off; /* SANDBOX_OFF_*, only in test builds */
+};
+
+/* Reads BRIG_TEST_DISABLE in test builds; 0 otherwise. */
+unsigned sandbox_test_switches(void);

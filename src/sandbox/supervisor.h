@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The supervisor: one per sandbox, on the host side, detached from the
+ * terminal. It starts sandbox init, serves control.sock, and ends the
+ * sandbox (DESIGN.md section 2).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "sandbox/sandbox.h"
+
+/* Called in the supervisor when the sandbox ends, to update the store. */
+typedef void (*supervisor_exit_fn)(const struct sandbox_config *cfg,
+				   bool remove, const char *reason);
+
+/*
+ * Forks the supervisor (detached: new session, reparented) and waits until
+ * the sandbox is built. Returns 0 with the supervisor's pid, or -errno with
+ * why. notes receives what the build skipped or could not enforce.
+ */
+int supervisor_start(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
+		     pid_t *ret_pid, char *why, size_t whylen, char *notes,
+		     size_t noteslen);
