@@ -270,7 +270,7 @@ output_opts(int argc, char **argv, const char *help, const char *usage,
 
 	optind = 1;
 	*out = CLI_OUT_TABLE;
-	while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		if (c == 'o' && cli_parse_output(optarg, out) == 0)
 			continue;
 		*ret = c == 'h' ? cli_help(help)

@@ -172,6 +172,7 @@ child_exec(struct proto_msg *m, int *fds, size_t nfds, int master,
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
+	umask(022); /* the supervisor's 077 is for its own files */
 	r = setsid() < 0 ? -errno : child_stdio(m, fds, nfds, master);
 	if (r == 0 && errpipe != 3 && dup3(errpipe, 3, O_CLOEXEC) < 0)
 		r = -errno;

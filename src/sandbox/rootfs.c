@@ -167,7 +167,18 @@ copy_symlink(struct rootfs *fs, const char *path)
 }
 
 static int
+bind_host_attrs(struct rootfs *fs, const char *src, const char *dst,
+		uint64_t attrs);
+
+static int
 bind_host(struct rootfs *fs, const char *src, const char *dst, bool ro)
+{
+	return bind_host_attrs(fs, src, dst, bind_attrs(fs, ro));
+}
+
+static int
+bind_host_attrs(struct rootfs *fs, const char *src, const char *dst,
+		uint64_t attrs)
 {
 	_cleanup_close_ int sfd = -1, dfd = -1;
 	struct stat st;
@@ -189,10 +200,11 @@ bind_host(struct rootfs *fs, const char *src, const char *dst, bool ro)
 	dfd = make_target(dst, S_ISDIR(st.st_mode));
 	if (dfd < 0)
 		return fail(fs, dfd, "cannot make mount point '%s'", dst);
-	r = attach_clone(sfd, dfd, bind_attrs(fs, ro));
+	r = attach_clone(sfd, dfd, attrs);
 	return r < 0 ? fail(fs, r, "cannot bind '%s'", src) : 0;
 }
 
+/* Mounts a file system; MS_NODEV unless it is /dev's own (devpts). */
 static int
 mount_fs(struct rootfs *fs, const char *type, const char *dst,
 	 unsigned long flags, const char *opts)
@@ -204,7 +216,9 @@ mount_fs(struct rootfs *fs, const char *type, const char *dst,
 		return fail(fs, fd, "cannot make mount point '%s'", dst);
 	close(fd);
 	snprintf(path, sizeof(path), NEWROOT "%s", dst);
-	if (mount(type, path, type, flags | MS_NOSUID | MS_NODEV, opts) < 0)
+	if (!streq(type, "devpts"))
+		flags |= MS_NODEV;
+	if (mount(type, path, type, flags | MS_NOSUID, opts) < 0)
 		return fail(fs, -errno, "cannot mount '%s'", dst);
 	return 0;
 }
@@ -239,7 +253,8 @@ build_dev(struct rootfs *fs)
 	r = mount_fs(fs, "tmpfs", "/dev", MS_NOEXEC, "mode=0755,size=64k");
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(dev_nodes); i++) {
 		snprintf(dev, sizeof(dev), "/dev/%s", dev_nodes[i]);
-		r = bind_host(fs, dev, dev, false);
+		r = bind_host_attrs(fs, dev, dev,
+				    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
 	}
 	if (r == 0)
 		r = mount_fs(fs, "devpts", "/dev/pts", MS_NOEXEC,
@@ -540,26 +555,26 @@ rootfs_build(const struct sandbox_config *cfg, char *why, size_t whylen,
 static int
 make_placeholder(int wsfd, const char *name, uid_t uid, gid_t gid)
 {
-	int fd;
+	bool dir = protected_is_dir(name);
+	int fd = -1, r = 0;
 
-	if (protected_is_dir(name)) {
-		if (mkdirat(wsfd, name, 0755) < 0)
+	if (dir && mkdirat(wsfd, name, 0755) < 0)
+		return -errno;
+	if (!dir) {
+		fd = openat(wsfd, name, O_CREAT | O_EXCL | O_WRONLY |
+						O_NOFOLLOW | O_CLOEXEC,
+			    0644);
+		if (fd < 0)
 			return -errno;
-		return fchownat(wsfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0
-			       ? -errno
-			       : 0;
-	}
-	fd = openat(wsfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW |
-				       O_CLOEXEC,
-		    0644);
-	if (fd < 0)
-		return -errno;
-	if (fchown(fd, uid, gid) < 0) {
 		close(fd);
-		return -errno;
 	}
-	close(fd);
-	return 0;
+	/* As root, the placeholder belongs to the project's owner. */
+	if (geteuid() == 0 &&
+	    fchownat(wsfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+		r = -errno;
+		unlinkat(wsfd, name, dir ? AT_REMOVEDIR : 0);
+	}
+	return r;
 }
 
 static int
