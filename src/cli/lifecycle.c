@@ -114,6 +114,24 @@ make_dirs(struct cli *cli, struct sandbox_config *cfg)
 	return r;
 }
 
+/*
+ * The host is probed only when a sandbox could not be built, so that the
+ * common path pays nothing for it; the probe then says what to change.
+ */
+static void
+explain_failure(const char *name, const char *why)
+{
+	struct host_report host;
+	char hint[512];
+
+	host_probe(&host);
+	if (host_ready(&host, hint, sizeof(hint)) < 0)
+		log_error("cannot create sandbox '%s': %s (%s)", name, hint,
+			  why);
+	else
+		log_error("cannot create sandbox '%s': %s", name, why);
+}
+
 /* Undoes a create that did not finish: nothing of it may stay behind. */
 static void
 abandon(struct cli *cli, const struct sandbox_config *cfg)
@@ -176,8 +194,7 @@ start(struct cli *cli, struct sandbox_config *cfg, pid_t *pid)
 		if (cli_store(cli) < 0)
 			return -EIO;
 		if (r < 0)
-			log_error("cannot create sandbox '%s': %s", cfg->name,
-				  why);
+			explain_failure(cfg->name, why);
 		else if (*notes)
 			log_info("note: %s", notes);
 	}
@@ -185,11 +202,10 @@ start(struct cli *cli, struct sandbox_config *cfg, pid_t *pid)
 		abandon(cli, cfg);
 		return r;
 	}
-	store_sandbox_set_supervisor(cli->store, cfg->name, *pid);
-	store_sandbox_set_state(cli->store, cfg->name, STORE_SANDBOX_RUNNING,
-				NULL);
-	store_revision_set_status(cli->store, cfg->name, 1, STORE_REV_LOADED,
-				  NULL);
+	r = store_sandbox_started(cli->store, cfg->name, *pid);
+	if (r < 0)
+		log_error("cannot record sandbox '%s' as running: %s",
+			  cfg->name, store_errmsg(cli->store));
 	return 0;
 }
 
@@ -240,19 +256,13 @@ lifecycle_create(struct cli *cli, const struct create_opts *o)
 				      .off = sandbox_test_switches() };
 	struct store_sandbox sb = { 0 };
 	struct policy *pol = NULL;
-	struct host_report host;
-	char why[512];
 	pid_t pid;
-	int r;
+	int r = 0;
 
 	if (cli_load_policy(o->policy_file, &pol, &text) < 0)
 		return EXIT_FAIL;
-	host_probe(&host);
-	r = host_ready(&host, why, sizeof(why));
-	if (r < 0)
-		log_error("cannot create a sandbox on this host: %s", why);
 	name = o->name ? xstrdup(o->name) : generate_name();
-	if (r == 0 && !paths_valid_name(name)) {
+	if (!paths_valid_name(name)) {
 		log_error("invalid sandbox name '%s': use 1-63 of a-z, 0-9 "
 			  "and '-'", name);
 		r = -EINVAL;

@@ -75,6 +75,11 @@ int store_sandbox_list(struct store *s, struct store_sandbox **ret,
 		       size_t *ret_n);
 int store_sandbox_set_state(struct store *s, const char *name,
 			    enum store_sandbox_state state, const char *reason);
+/*
+ * A sandbox's supervisor is up: state RUNNING, its pid, and revision 1
+ * loaded, in one transaction (one commit on the path of "brig run").
+ */
+int store_sandbox_started(struct store *s, const char *name, pid_t pid);
 int store_sandbox_set_supervisor(struct store *s, const char *name, pid_t pid);
 /* Deletes the sandbox and its revisions. */
 int store_sandbox_delete(struct store *s, const char *name);
