@@ -27,6 +27,8 @@ struct cli_verb {
 /* Dispatches argv[1] among verbs; prints the list for --help. */
 int cli_dispatch(struct cli *cli, const char *prog,
 		 const struct cli_verb *verbs, int argc, char **argv);
+/* Finds (and makes) the state directory once; logs on failure. */
+int cli_state_dir(struct cli *cli);
 /* Opens the state directory and store once; logs on failure. */
 int cli_store(struct cli *cli);
 void cli_close(struct cli *cli);

@@ -26,7 +26,7 @@ cmd_run(struct cli *cli, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct create_opts o = { 0 };
+	struct create_opts o = { .ephemeral = true };
 	int c;
 
 	optind = 1;

@@ -98,8 +98,13 @@ make_dirs(struct cli *cli, struct sandbox_config *cfg)
 	mode_t mode = geteuid() == 0 ? 0711 : 0700;
 	int r = mkdir_p(sbs, 0700);
 
-	if (r == 0 && mkdir(cfg->dir, 0700) < 0)
+	if (r == 0 && mkdir(cfg->dir, 0700) < 0) {
 		r = -errno;
+		if (r == -EEXIST) {
+			log_error("sandbox '%s' already exists", cfg->name);
+			return r;
+		}
+	}
 	if (r == 0 && geteuid() == 0 &&
 	    (chmod(cli->state_dir, mode) < 0 || chmod(sbs, mode) < 0 ||
 	     chmod(cfg->dir, mode) < 0))
@@ -139,7 +144,8 @@ abandon(struct cli *cli, const struct sandbox_config *cfg)
 	if (cfg->protect_workspace)
 		rootfs_remove_placeholders(cfg->dir, cfg->workspace);
 	rm_rf(cfg->dir);
-	store_sandbox_delete(cli->store, cfg->name);
+	if (cli->store)
+		store_sandbox_delete(cli->store, cfg->name);
 }
 
 static int
@@ -149,6 +155,12 @@ insert_sandbox(struct cli *cli, struct sandbox_config *cfg,
 	char sha[65];
 	int r;
 
+	/* An ephemeral sandbox is unique by its directory alone. */
+	if (o->ephemeral)
+		return host_ids(o, getpid(), &cfg->host_uid, &cfg->host_gid);
+	r = cli_store(cli);
+	if (r < 0)
+		return r;
 	policy_sha256_hex(cfg->policy_text, strlen(cfg->policy_text), sha);
 	sb->name = (char *)cfg->name;
 	sb->keep = cfg->keep;
@@ -186,12 +198,16 @@ start(struct cli *cli, struct sandbox_config *cfg, pid_t *pid)
 		 * connection spun on the parent's closed descriptors), so
 		 * the store is closed across the fork and opened again.
 		 */
-		store_close(cli->store);
+		bool stored = cli->store != NULL;
+
+		if (stored)
+			store_close(cli->store);
 		cli->store = NULL;
 		exit_state_dir = cli->state_dir;
-		r = supervisor_start(cfg, on_supervisor_exit, pid, why,
-				     sizeof(why), notes, sizeof(notes));
-		if (cli_store(cli) < 0)
+		r = supervisor_start(cfg, stored ? on_supervisor_exit : NULL,
+				     pid, why, sizeof(why), notes,
+				     sizeof(notes));
+		if (stored && cli_store(cli) < 0)
 			return -EIO;
 		if (r < 0)
 			explain_failure(cfg->name, why);
@@ -199,9 +215,12 @@ start(struct cli *cli, struct sandbox_config *cfg, pid_t *pid)
 			log_info("note: %s", notes);
 	}
 	if (r < 0) {
-		abandon(cli, cfg);
+		if (r != -EEXIST)
+			abandon(cli, cfg);
 		return r;
 	}
+	if (!cli->store)
+		return 0;
 	r = store_sandbox_started(cli->store, cfg->name, *pid);
 	if (r < 0)
 		log_error("cannot record sandbox '%s' as running: %s",
@@ -268,7 +287,7 @@ lifecycle_create(struct cli *cli, const struct create_opts *o)
 		r = -EINVAL;
 	}
 	if (r == 0)
-		r = cli_store(cli);
+		r = cli_state_dir(cli);
 	if (r == 0) {
 		dir = paths_sandbox_dir(cli->state_dir, name);
 		cfg.name = name;

@@ -12,6 +12,7 @@ struct create_opts {
 	const char *workspace;
 	bool keep;
 	bool detach;
+	bool ephemeral; /* brig run: not in the store, gone when CMD exits */
 	char **argv; /* the first command, or NULL for a login shell */
 	int argc;
 };

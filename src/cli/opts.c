@@ -54,16 +54,26 @@ cli_dispatch(struct cli *cli, const char *prog, const struct cli_verb *verbs,
 }
 
 int
+cli_state_dir(struct cli *cli)
+{
+	int r = cli->state_dir ? 0 : paths_state_dir(&cli->state_dir);
+
+	if (r < 0)
+		return log_errno(r, "cannot use the state directory "
+				    "(BRIG_STATE_DIR, or the default)");
+	return 0;
+}
+
+int
 cli_store(struct cli *cli)
 {
 	int r;
 
 	if (cli->store)
 		return 0;
-	r = cli->state_dir ? 0 : paths_state_dir(&cli->state_dir);
+	r = cli_state_dir(cli);
 	if (r < 0)
-		return log_errno(r, "cannot use the state directory "
-				    "(BRIG_STATE_DIR, or the default)");
+		return r;
 	r = store_open(cli->state_dir, &cli->store);
 	if (r < 0)
 		return log_errno(r, "cannot open the store in '%s'",

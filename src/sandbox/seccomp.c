@@ -28,8 +28,14 @@ static const char *const denied_eperm[] = {
 	"sethostname", "personality",
 };
 
-/* The socket families a sandboxed program may open. */
-static const int allowed_families[] = { AF_UNIX, AF_INET, AF_INET6 };
+/*
+ * The socket families a sandboxed program may open are AF_UNIX (1),
+ * AF_INET (2), AF_INET6 (10) and AF_NETLINK (16, NETLINK_ROUTE only); the
+ * gaps between them are denied as ranges, which keeps the filter short.
+ */
+static const struct {
+	int lo, hi; /* inclusive; hi -1 means "and every family above" */
+} denied_families[] = { { 0, 0 }, { 3, 9 }, { 11, 15 }, { 17, -1 } };
 
 static int
 deny_list(scmp_filter_ctx ctx)
@@ -87,32 +93,41 @@ deny_ioctls(scmp_filter_ctx ctx)
 	return r;
 }
 
+static int
+deny_family_range(scmp_filter_ctx ctx, int lo, int hi)
+{
+	const uint32_t act = SCMP_ACT_ERRNO(EAFNOSUPPORT);
+
+	if (hi < 0)
+		return seccomp_rule_add(ctx, act, SCMP_SYS(socket), 1,
+					SCMP_A0(SCMP_CMP_GE, lo));
+	if (lo == hi)
+		return seccomp_rule_add(ctx, act, SCMP_SYS(socket), 1,
+					SCMP_A0(SCMP_CMP_EQ, lo));
+	/* libseccomp 2.5 takes one comparison per argument in a rule. */
+	for (int fam = lo; fam <= hi; fam++) {
+		int r = seccomp_rule_add(ctx, act, SCMP_SYS(socket), 1,
+					 SCMP_A0(SCMP_CMP_EQ, fam));
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* Every family but the allowed ones; netlink only for NETLINK_ROUTE. */
 static int
 deny_sockets(scmp_filter_ctx ctx)
 {
 	int r = 0;
 
-	for (int fam = 0; r == 0 && fam < AF_MAX + 8; fam++) {
-		bool ok = fam == AF_NETLINK;
-
-		for (size_t i = 0; i < ARRAY_SIZE(allowed_families); i++)
-			ok = ok || fam == allowed_families[i];
-		if (!ok)
-			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT),
-					     SCMP_SYS(socket), 1,
-					     SCMP_A0(SCMP_CMP_EQ, fam));
-	}
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(denied_families); i++)
+		r = deny_family_range(ctx, denied_families[i].lo,
+				      denied_families[i].hi);
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT),
 				     SCMP_SYS(socket), 2,
 				     SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
 				     SCMP_A2(SCMP_CMP_NE, NETLINK_ROUTE));
-	/* A family number past every known one is refused too. */
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT),
-				     SCMP_SYS(socket), 1,
-				     SCMP_A0(SCMP_CMP_GE, AF_MAX + 8));
 	return r;
 }
 

@@ -545,16 +545,20 @@ supervisor_start(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
 
 	if (pipe2(ready, O_CLOEXEC) < 0)
 		return -errno;
+	/*
+	 * One fork and a new session: the supervisor has no terminal and
+	 * outlives the CLI (it is reparented when the CLI exits). The CLI
+	 * does not wait for it; a zombie left behind lasts as long as the
+	 * CLI does.
+	 */
 	pid = fork();
 	if (pid == 0) {
 		close(ready[0]);
-		if (setsid() < 0 || (pid = fork()) != 0)
-			_exit(pid < 0);
+		if (setsid() < 0)
+			_exit(1);
 		supervisor_run(cfg, on_exit, ready[1]);
 	}
 	close(ready[1]);
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
 	r = pid < 0 ? -errno
 		    : read_report(ready[0], ret_pid, why, whylen, notes,
 				  noteslen);
