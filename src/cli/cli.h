@@ -36,7 +36,7 @@ void cli_close(struct cli *cli);
 int cli_help(const char *text);
 /* Prints "brig: <msg>\nTry '<usage>'" and returns EXIT_USAGE. */
 int cli_usage_error(const char *usage, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /*
  * Reads and parses a policy file (or the default policy when file is

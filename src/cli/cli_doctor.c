@@ -28,7 +28,8 @@ cmd_doctor(struct cli *cli, int argc, char **argv)
 	host_probe(&r);
 	line("user namespaces", r.userns, r.userns ? "" : r.userns_why);
 	snprintf(abi, sizeof(abi), "ABI %d%s", r.landlock_abi,
-		 r.landlock_abi >= 6 ? "" : " (6 or later enforces all rights)");
+		 r.landlock_abi >= 6 ? ""
+				     : " (6 or later enforces all rights)");
 	line("landlock", r.landlock_abi > 0,
 	     r.landlock_abi > 0 ? abi : r.landlock_why);
 	line("seccomp", r.seccomp, r.seccomp ? "filter mode" : "");
@@ -36,10 +37,9 @@ cmd_doctor(struct cli *cli, int argc, char **argv)
 	     r.mount_api ? "mount_setattr, openat2" : "needs Linux 5.12+");
 	line("cgroup v2", r.cgroup2, r.cgroup2 ? r.cgroup_path : r.cgroup_why);
 	line("cgroup delegation", r.cgroup2_delegated,
-	     r.cgroup2_delegated ? "resource limits by cgroup"
-				 : r.cgroup_why);
+	     r.cgroup2_delegated ? "resource limits by cgroup" : r.cgroup_why);
 	ready = host_ready(&r, why, sizeof(why));
-	printf("\n%s\n", ready == 0 ? "brig can run sandboxes on this host."
-				    : why);
+	printf("\n%s\n",
+	       ready == 0 ? "brig can run sandboxes on this host." : why);
 	return ready == 0 ? 0 : EXIT_FAIL;
 }

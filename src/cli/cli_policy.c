@@ -13,10 +13,10 @@
 
 static const char check_usage[] = "brig policy check FILE";
 static const char check_help[] =
-	"Usage: brig policy check FILE\n\n"
-	"Loads FILE as brig would. Prints what is wrong, as\n"
-	"FILE:LINE:COLUMN: message, and exits 1; or prints a one-line\n"
-	"summary and exits 0.\n";
+    "Usage: brig policy check FILE\n\n"
+    "Loads FILE as brig would. Prints what is wrong, as\n"
+    "FILE:LINE:COLUMN: message, and exits 1; or prints a one-line\n"
+    "summary and exits 0.\n";
 
 static int
 policy_check(struct cli *cli, int argc, char **argv)
@@ -28,7 +28,8 @@ policy_check(struct cli *cli, int argc, char **argv)
 	if (argc == 2 && (streq(argv[1], "--help") || streq(argv[1], "-h")))
 		return cli_help(check_help);
 	if (argc != 2)
-		return cli_usage_error(check_usage, "one policy file is required");
+		return cli_usage_error(check_usage,
+				       "one policy file is required");
 	if (cli_load_policy(argv[1], &p, &text) < 0)
 		return EXIT_FAIL;
 	policy_summary(p, summary, sizeof(summary));
@@ -39,9 +40,9 @@ policy_check(struct cli *cli, int argc, char **argv)
 
 static const char get_usage[] = "brig policy get NAME [--rev K] [-o yaml|json]";
 static const char get_help[] =
-	"Usage: brig policy get NAME [--rev K] [-o yaml|json]\n\n"
-	"Prints a sandbox's policy revision K (default: the latest) as\n"
-	"stored (yaml) or as brig understood it (json).\n";
+    "Usage: brig policy get NAME [--rev K] [-o yaml|json]\n\n"
+    "Prints a sandbox's policy revision K (default: the latest) as\n"
+    "stored (yaml) or as brig understood it (json).\n";
 
 static int
 policy_get(struct cli *cli, int argc, char **argv)
@@ -69,7 +70,8 @@ policy_get(struct cli *cli, int argc, char **argv)
 				: cli_usage_error(get_usage, "bad option");
 	}
 	if (optind + 1 != argc)
-		return cli_usage_error(get_usage, "one sandbox name is required");
+		return cli_usage_error(get_usage,
+				       "one sandbox name is required");
 	if (cli_store(cli) < 0)
 		return EXIT_FAIL;
 	r = store_revision_get(cli->store, argv[optind], k, &rev);
@@ -108,7 +110,8 @@ policy_list(struct cli *cli, int argc, char **argv)
 		return cli_help("Usage: brig policy list NAME\n\n"
 				"Lists a sandbox's policy revisions.\n");
 	if (argc != 2)
-		return cli_usage_error(list_usage, "one sandbox name is required");
+		return cli_usage_error(list_usage,
+				       "one sandbox name is required");
 	if (cli_store(cli) < 0)
 		return EXIT_FAIL;
 	if (store_revision_list(cli->store, argv[1], &v, &n) < 0 || n == 0) {

@@ -6,15 +6,15 @@
 #include "cli/lifecycle.h"
 
 static const char run_usage[] =
-	"brig run [--policy F] [--workspace DIR] [--name N] -- CMD...";
+    "brig run [--policy F] [--workspace DIR] [--name N] -- CMD...";
 static const char run_help[] =
-	"Usage: brig run [OPTIONS] -- CMD...\n\n"
-	"Runs CMD in a new sandbox with a throwaway workspace, then removes\n"
-	"the sandbox. brig exits with CMD's exit code.\n\n"
-	"  -p, --policy F       the policy file (default: DESIGN's default)\n"
-	"  -w, --workspace DIR  use DIR as /sandbox (hook files read-only)\n"
-	"  -n, --name N         name the sandbox (default: generated)\n"
-	"  -h, --help           show this help\n";
+    "Usage: brig run [OPTIONS] -- CMD...\n\n"
+    "Runs CMD in a new sandbox with a throwaway workspace, then removes\n"
+    "the sandbox. brig exits with CMD's exit code.\n\n"
+    "  -p, --policy F       the policy file (default: DESIGN's default)\n"
+    "  -w, --workspace DIR  use DIR as /sandbox (hook files read-only)\n"
+    "  -n, --name N         name the sandbox (default: generated)\n"
+    "  -h, --help           show this help\n";
 
 int
 cmd_run(struct cli *cli, int argc, char **argv)

@@ -19,19 +19,19 @@
 #define LIST_JSON_MAX (16 * 1024 * 1024)
 
 static const char create_usage[] =
-	"brig sandbox create [--name N] [--keep] [--detach] [--policy F]\n"
-	"                           [--workspace DIR] [-- CMD...]";
+    "brig sandbox create [--name N] [--keep] [--detach] [--policy F]\n"
+    "                           [--workspace DIR] [-- CMD...]";
 
 static const char create_help[] =
-	"Usage: brig sandbox create [OPTIONS] [-- CMD...]\n\n"
-	"Creates a sandbox and runs CMD in it, or a login shell on a\n"
-	"terminal when no CMD is given.\n\n"
-	"  -n, --name N         name the sandbox (default: generated)\n"
-	"  -k, --keep           keep the sandbox after CMD or the shell exits\n"
-	"  -d, --detach         create it, print its name and return\n"
-	"  -p, --policy F       the policy file (default: DESIGN's default)\n"
-	"  -w, --workspace DIR  use DIR as /sandbox (hook files read-only)\n"
-	"  -h, --help           show this help\n";
+    "Usage: brig sandbox create [OPTIONS] [-- CMD...]\n\n"
+    "Creates a sandbox and runs CMD in it, or a login shell on a\n"
+    "terminal when no CMD is given.\n\n"
+    "  -n, --name N         name the sandbox (default: generated)\n"
+    "  -k, --keep           keep the sandbox after CMD or the shell exits\n"
+    "  -d, --detach         create it, print its name and return\n"
+    "  -p, --policy F       the policy file (default: DESIGN's default)\n"
+    "  -w, --workspace DIR  use DIR as /sandbox (hook files read-only)\n"
+    "  -h, --help           show this help\n";
 
 static int
 sandbox_create(struct cli *cli, int argc, char **argv)
@@ -85,8 +85,7 @@ sandbox_create(struct cli *cli, int argc, char **argv)
 
 /* Parses "[-h] NAME" and returns NAME, or NULL after printing help. */
 static const char *
-one_name(int argc, char **argv, const char *help, const char *usage,
-	 int *ret)
+one_name(int argc, char **argv, const char *help, const char *usage, int *ret)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -150,10 +149,10 @@ run_in(struct cli *cli, const char *name, char **argv, int argc)
 
 static const char exec_usage[] = "brig sandbox exec NAME [--] CMD...";
 static const char exec_help[] =
-	"Usage: brig sandbox exec NAME [--] CMD...\n\n"
-	"Runs CMD in a running sandbox. Standard input, output and error are\n"
-	"forwarded (a terminal when brig's input is one); brig exits with\n"
-	"CMD's exit code, or 128+N when a signal N killed it.\n";
+    "Usage: brig sandbox exec NAME [--] CMD...\n\n"
+    "Runs CMD in a running sandbox. Standard input, output and error are\n"
+    "forwarded (a terminal when brig's input is one); brig exits with\n"
+    "CMD's exit code, or 128+N when a signal N killed it.\n";
 
 static int
 sandbox_exec(struct cli *cli, int argc, char **argv)
@@ -172,15 +171,15 @@ sandbox_exec(struct cli *cli, int argc, char **argv)
 
 static const char connect_usage[] = "brig sandbox connect NAME";
 static const char connect_help[] =
-	"Usage: brig sandbox connect NAME\n\n"
-	"Starts a login shell in a running sandbox.\n";
+    "Usage: brig sandbox connect NAME\n\n"
+    "Starts a login shell in a running sandbox.\n";
 
 static int
 sandbox_connect(struct cli *cli, int argc, char **argv)
 {
 	int r;
-	const char *name = one_name(argc, argv, connect_help, connect_usage,
-				    &r);
+	const char *name =
+	    one_name(argc, argv, connect_help, connect_usage, &r);
 
 	if (!name)
 		return r;
@@ -192,9 +191,9 @@ sandbox_connect(struct cli *cli, int argc, char **argv)
 
 static const char delete_usage[] = "brig sandbox delete NAME...";
 static const char delete_help[] =
-	"Usage: brig sandbox delete NAME...\n\n"
-	"Stops each sandbox (every process in it) and removes its state and\n"
-	"workspace; a workspace given with --workspace is left in place.\n";
+    "Usage: brig sandbox delete NAME...\n\n"
+    "Stops each sandbox (every process in it) and removes its state and\n"
+    "workspace; a workspace given with --workspace is left in place.\n";
 
 static int
 sandbox_delete(struct cli *cli, int argc, char **argv)
@@ -273,8 +272,9 @@ output_opts(int argc, char **argv, const char *help, const char *usage,
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		if (c == 'o' && cli_parse_output(optarg, out) == 0)
 			continue;
-		*ret = c == 'h' ? cli_help(help)
-				: cli_usage_error(usage, "bad option or format");
+		*ret = c == 'h'
+			   ? cli_help(help)
+			   : cli_usage_error(usage, "bad option or format");
 		return -1;
 	}
 	return 0;
@@ -282,9 +282,9 @@ output_opts(int argc, char **argv, const char *help, const char *usage,
 
 static const char list_usage[] = "brig sandbox list [-o json]";
 static const char list_help[] =
-	"Usage: brig sandbox list [-o table|json]\n\n"
-	"Lists sandboxes: name, state, age, policy revision, and why a\n"
-	"failed one failed.\n";
+    "Usage: brig sandbox list [-o table|json]\n\n"
+    "Lists sandboxes: name, state, age, policy revision, and why a\n"
+    "failed one failed.\n";
 
 static int
 sandbox_list(struct cli *cli, int argc, char **argv)
@@ -323,8 +323,8 @@ sandbox_list(struct cli *cli, int argc, char **argv)
 
 static const char get_usage[] = "brig sandbox get NAME [-o json]";
 static const char get_help[] =
-	"Usage: brig sandbox get NAME [-o table|json]\n\n"
-	"Shows one sandbox.\n";
+    "Usage: brig sandbox get NAME [-o table|json]\n\n"
+    "Shows one sandbox.\n";
 
 static int
 sandbox_get(struct cli *cli, int argc, char **argv)
@@ -338,7 +338,8 @@ sandbox_get(struct cli *cli, int argc, char **argv)
 	if (output_opts(argc, argv, get_help, get_usage, &out, &r) < 0)
 		return r;
 	if (optind + 1 != argc)
-		return cli_usage_error(get_usage, "one sandbox name is required");
+		return cli_usage_error(get_usage,
+				       "one sandbox name is required");
 	name = argv[optind];
 	if (cli_store(cli) < 0)
 		return EXIT_FAIL;

@@ -180,8 +180,7 @@ forward_signals(void)
 }
 
 static int
-send_exec(int fd, char **argv, int argc, bool tty, const int *fds,
-	  size_t nfds)
+send_exec(int fd, char **argv, int argc, bool tty, const int *fds, size_t nfds)
 {
 	struct proto_hdr h = { .type = PROTO_EXEC, .arg = argc };
 	char *strings[PROTO_MAX_STRINGS];
@@ -303,8 +302,7 @@ relay(struct session *s)
 					.events = POLLIN };
 		p[1] = (struct pollfd){ .fd = s->sigfd, .events = POLLIN };
 		for (size_t i = 0; i < s->npumps; i++)
-			pump_events(&s->pumps[i], &p[2 + 2 * i],
-				    &p[3 + 2 * i]);
+			pump_events(&s->pumps[i], &p[2 + 2 * i], &p[3 + 2 * i]);
 		n = poll(p, 2 + 2 * s->npumps, timeout);
 		if (n == 0)
 			return; /* output held open by something in the
@@ -394,6 +392,8 @@ client_exec(int fd, char **argv, int argc)
 	if (s.error == -ECONNRESET)
 		log_error("the sandbox ended before the command finished");
 	if (s.error)
-		return s.error == -ENOENT ? 127 : s.error == -EACCES ? 126 : s.error;
+		return s.error == -ENOENT   ? 127
+		       : s.error == -EACCES ? 126
+					    : s.error;
 	return exit_code(s.status);
 }

@@ -269,8 +269,7 @@ first_command(struct cli *cli, const struct sandbox_config *cfg,
 int
 lifecycle_create(struct cli *cli, const struct create_opts *o)
 {
-	_cleanup_free_ char *text = NULL, *name = NULL, *dir = NULL,
-			    *ws = NULL;
+	_cleanup_free_ char *text = NULL, *name = NULL, *dir = NULL, *ws = NULL;
 	struct sandbox_config cfg = { .keep = o->keep || o->detach,
 				      .off = sandbox_test_switches() };
 	struct store_sandbox sb = { 0 };
@@ -283,7 +282,8 @@ lifecycle_create(struct cli *cli, const struct create_opts *o)
 	name = o->name ? xstrdup(o->name) : generate_name();
 	if (!paths_valid_name(name)) {
 		log_error("invalid sandbox name '%s': use 1-63 of a-z, 0-9 "
-			  "and '-'", name);
+			  "and '-'",
+			  name);
 		r = -EINVAL;
 	}
 	if (r == 0)

@@ -18,7 +18,7 @@ struct buf {
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_puts(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Keeps data NUL-terminated past len; returns data (never NULL). */
 const char *buf_str(struct buf *b);
 void buf_reset(struct buf *b);

@@ -24,6 +24,9 @@ log_set_quiet(int quiet)
 	log_quiet = quiet;
 }
 
+static void log_v(const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 log_v(const char *prefix, const char *fmt, va_list ap)
 {

@@ -25,15 +25,15 @@ enum policy_landlock {
 };
 
 enum policy_tls {
-	POLICY_TLS_AUTO,      /* unset: inspect when needed */
+	POLICY_TLS_AUTO, /* unset: inspect when needed */
 	POLICY_TLS_TERMINATE, /* "terminate" */
-	POLICY_TLS_SKIP,      /* "skip": never inspect */
+	POLICY_TLS_SKIP, /* "skip": never inspect */
 	POLICY_TLS_PASSTHROUGH,
 };
 
 enum policy_enforcement {
 	POLICY_ENFORCE, /* "enforce" (default) */
-	POLICY_AUDIT,   /* "audit": log, do not block */
+	POLICY_AUDIT, /* "audit": log, do not block */
 };
 
 enum policy_access {
@@ -56,24 +56,24 @@ struct policy_cidr {
 
 struct policy_query {
 	char *key;
-	char *value;		/* glob, or NULL when any is set */
+	char *value; /* glob, or NULL when any is set */
 	struct policy_strv any; /* { any: [globs] }: one must match */
 };
 
 struct policy_rule {
 	char *method; /* NULL or "*" for any */
-	char *path;   /* glob, NULL for any */
+	char *path; /* glob, NULL for any */
 	struct policy_query *query;
 	size_t nquery;
 };
 
 struct policy_endpoint {
-	char *host;      /* lower case; "*" one label, "**" several */
+	char *host; /* lower case; "*" one label, "**" several */
 	uint16_t *ports; /* from port or ports */
 	size_t nports;
 	struct policy_cidr *allowed_ips;
 	size_t nallowed_ips;
-	char *path;	/* glob choosing among endpoints, or NULL */
+	char *path; /* glob choosing among endpoints, or NULL */
 	char *protocol; /* "rest", ... or NULL */
 	enum policy_tls tls;
 	enum policy_enforcement enforcement;
@@ -94,7 +94,7 @@ struct policy_binary {
 };
 
 struct policy_network {
-	char *key;  /* the map key under network_policies */
+	char *key; /* the map key under network_policies */
 	char *name; /* name:, or the key when absent */
 	struct policy_endpoint *endpoints;
 	size_t nendpoints;

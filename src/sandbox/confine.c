@@ -74,4 +74,3 @@ confine_self(int ruleset_fd, unsigned off, char *why, size_t whylen)
 		snprintf(why, whylen, "cannot %s: %s", step, strerror(-r));
 	return r;
 }
-

@@ -35,9 +35,8 @@ events_open(const char *dir, const char *sandbox)
 	struct events *ev = xcalloc(1, sizeof(*ev));
 	_cleanup_free_ char *path = xasprintf("%s/events.jsonl", dir);
 
-	ev->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
-				    O_NOFOLLOW,
-		      0600);
+	ev->fd = open(
+	    path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	ev->sandbox = xstrdup(sandbox);
 	return ev;
 }
@@ -50,7 +49,8 @@ event_begin(struct events *ev, struct buf *b, int class_uid, int category,
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	buf_puts(b, "{");
-	json_kv_int(b, "time", (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	json_kv_int(b, "time",
+		    (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 	json_kv_int(b, "class_uid", class_uid);
 	json_kv_int(b, "category_uid", category);
 	json_kv_int(b, "activity_id", activity_id);
@@ -75,8 +75,9 @@ events_lifecycle(struct events *ev, const char *activity, const char *message)
 	static const struct {
 		const char *name;
 		int id;
-	} ids[] = { { "start", 3 }, { "stop", 4 }, { "delete", 2 },
-		    { "fail", 99 } };
+	} ids[] = {
+		{ "start", 3 }, { "stop", 4 }, { "delete", 2 }, { "fail", 99 }
+	};
 	struct buf b = BUF_INIT(EVENT_MAX_BYTES);
 	int id = 99;
 
@@ -91,8 +92,7 @@ events_lifecycle(struct events *ev, const char *activity, const char *message)
 }
 
 void
-events_process(struct events *ev, const char *activity, pid_t pid,
-	       int status)
+events_process(struct events *ev, const char *activity, pid_t pid, int status)
 {
 	struct buf b = BUF_INIT(EVENT_MAX_BYTES);
 	bool start = streq(activity, "start");

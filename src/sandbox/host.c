@@ -141,8 +141,8 @@ probe_cgroup(struct host_report *r)
 	}
 	snprintf(r->cgroup_path, sizeof(r->cgroup_path), "%s%s", root,
 		 rel && strcmp(rel, "/") ? rel : "");
-	r->cgroup2_delegated = faccessat(AT_FDCWD, r->cgroup_path, W_OK,
-					 AT_EACCESS) == 0;
+	r->cgroup2_delegated =
+	    faccessat(AT_FDCWD, r->cgroup_path, W_OK, AT_EACCESS) == 0;
 	if (!r->cgroup2_delegated)
 		snprintf(r->cgroup_why, sizeof(r->cgroup_why),
 			 "'%s' is not writable by this user: run brig under "

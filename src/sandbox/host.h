@@ -6,13 +6,13 @@
 #include <stddef.h>
 
 struct host_report {
-	bool userns;	    /* an unprivileged user namespace can be made */
+	bool userns; /* an unprivileged user namespace can be made */
 	char userns_why[256]; /* when not: the sysctl or LSM to change */
-	int landlock_abi;   /* 0 when Landlock is off or missing */
+	int landlock_abi; /* 0 when Landlock is off or missing */
 	char landlock_why[256];
-	bool seccomp;	    /* seccomp filters (SECCOMP_MODE_FILTER) */
-	bool mount_api;	    /* mount_setattr(2) and openat2(2), Linux 5.12+ */
-	bool cgroup2;	    /* a cgroup v2 hierarchy is mounted */
+	bool seccomp; /* seccomp filters (SECCOMP_MODE_FILTER) */
+	bool mount_api; /* mount_setattr(2) and openat2(2), Linux 5.12+ */
+	bool cgroup2; /* a cgroup v2 hierarchy is mounted */
 	bool cgroup2_delegated; /* and this user may create children in it */
 	char cgroup_path[256];
 	char cgroup_why[512];

@@ -64,8 +64,8 @@ become_sandbox_user(const struct sandbox_config *cfg)
 }
 
 static int
-setup(const struct sandbox_config *cfg, char *why, size_t whylen,
-      char *notes, size_t noteslen)
+setup(const struct sandbox_config *cfg, char *why, size_t whylen, char *notes,
+      size_t noteslen)
 {
 	char finding[256] = "";
 	int ruleset = 0, r;
@@ -94,8 +94,8 @@ setup(const struct sandbox_config *cfg, char *why, size_t whylen,
 			return ruleset;
 		}
 		if (*finding)
-			snprintf(notes + strlen(notes), noteslen - strlen(notes),
-				 "%s; ", finding);
+			snprintf(notes + strlen(notes),
+				 noteslen - strlen(notes), "%s; ", finding);
 	}
 	r = confine_self(ruleset, cfg->off, why, whylen);
 	if (ruleset > 0)
@@ -114,10 +114,13 @@ static size_t
 base_env(char **env, size_t max, struct proto_msg *m, size_t argc)
 {
 	static char *const fixed[] = {
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:"
-		"/bin",
-		"HOME=/sandbox", "USER=sandbox", "LOGNAME=sandbox",
-		"LANG=C.UTF-8", "PWD=/sandbox",
+		("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:"
+		 "/bin"),
+		"HOME=/sandbox",
+		"USER=sandbox",
+		"LOGNAME=sandbox",
+		"LANG=C.UTF-8",
+		"PWD=/sandbox",
 	};
 	size_t n = 0;
 
@@ -160,8 +163,7 @@ child_stdio(struct proto_msg *m, int *fds, size_t nfds, int master)
 
 /* Forked child: never returns. Reports an exec failure through errpipe. */
 __attribute__((noreturn)) static void
-child_exec(struct proto_msg *m, int *fds, size_t nfds, int master,
-	   int errpipe)
+child_exec(struct proto_msg *m, int *fds, size_t nfds, int master, int errpipe)
 {
 	char *env[INIT_MAX_ENV + 8], *argv_login[3] = { NULL, "-l", NULL };
 	size_t argc = (size_t)m->hdr.arg;

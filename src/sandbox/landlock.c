@@ -18,10 +18,10 @@
  * ABIs are kernel ABI facts, defined here so one build uses what the running
  * kernel has.
  */
-#define LL_FS_TRUNCATE (1ULL << 14)  /* ABI 3 */
+#define LL_FS_TRUNCATE (1ULL << 14) /* ABI 3 */
 #define LL_FS_IOCTL_DEV (1ULL << 15) /* ABI 5 */
 #define LL_SCOPE_ABSTRACT_UNIX (1ULL << 0) /* ABI 6 */
-#define LL_SCOPE_SIGNAL (1ULL << 1)	   /* ABI 6 */
+#define LL_SCOPE_SIGNAL (1ULL << 1) /* ABI 6 */
 
 /* struct landlock_ruleset_attr as of ABI 6. */
 struct ll_ruleset_attr {
@@ -30,17 +30,17 @@ struct ll_ruleset_attr {
 	uint64_t scoped;
 };
 
-#define LL_READ                                                                \
-	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE |           \
+#define LL_READ                                                      \
+	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE | \
 	 LANDLOCK_ACCESS_FS_READ_DIR)
-#define LL_WRITE_ABI1                                                          \
-	(LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR |       \
-	 LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR |       \
-	 LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |           \
-	 LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |         \
+#define LL_WRITE_ABI1                                                    \
+	(LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR | \
+	 LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR | \
+	 LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |     \
+	 LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |   \
 	 LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM)
-#define LL_FILE_RIGHTS                                                         \
-	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |          \
+#define LL_FILE_RIGHTS                                                \
+	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | \
 	 LANDLOCK_ACCESS_FS_READ_FILE | LL_FS_TRUNCATE | LL_FS_IOCTL_DEV)
 
 /* The rights each ABI can handle, so best effort can drop the rest. */
@@ -76,16 +76,17 @@ static const struct {
 	uint64_t access;
 } ll_devices[] = {
 	{ "/dev/zero", LANDLOCK_ACCESS_FS_READ_FILE },
-	{ "/dev/full", LANDLOCK_ACCESS_FS_READ_FILE |
-			       LANDLOCK_ACCESS_FS_WRITE_FILE },
+	{ "/dev/full",
+	  LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE },
 	{ "/dev/random", LANDLOCK_ACCESS_FS_READ_FILE },
 	{ "/dev/urandom", LANDLOCK_ACCESS_FS_READ_FILE },
 	{ "/dev/tty", LANDLOCK_ACCESS_FS_READ_FILE |
-			      LANDLOCK_ACCESS_FS_WRITE_FILE | LL_FS_IOCTL_DEV },
-	{ "/dev/pts", LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR |
-			      LANDLOCK_ACCESS_FS_WRITE_FILE | LL_FS_IOCTL_DEV },
-	{ "/dev/shm", LL_READ | LL_WRITE_ABI1 | LANDLOCK_ACCESS_FS_REFER |
-			      LL_FS_TRUNCATE },
+			  LANDLOCK_ACCESS_FS_WRITE_FILE | LL_FS_IOCTL_DEV },
+	{ "/dev/pts", LANDLOCK_ACCESS_FS_READ_FILE |
+			  LANDLOCK_ACCESS_FS_READ_DIR |
+			  LANDLOCK_ACCESS_FS_WRITE_FILE | LL_FS_IOCTL_DEV },
+	{ "/dev/shm",
+	  LL_READ | LL_WRITE_ABI1 | LANDLOCK_ACCESS_FS_REFER | LL_FS_TRUNCATE },
 	{ "/dev", LANDLOCK_ACCESS_FS_READ_DIR },
 };
 
@@ -159,12 +160,12 @@ landlock_build(const struct policy *p, char *finding, size_t findinglen)
 			 "Landlock ABI %d lacks %s; those rights are not "
 			 "enforced by Landlock",
 			 abi,
-			 abi < 3 ? "truncate, device ioctl and scoping"
+			 abi < 3   ? "truncate, device ioctl and scoping"
 			 : abi < 5 ? "device ioctl and scoping"
 				   : "signal and abstract socket scoping");
 	}
-	ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, attr_size,
-			       0);
+	ruleset =
+	    (int)syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0);
 	if (ruleset < 0)
 		return -errno;
 	r = ll_add_rules(ruleset, p, attr.handled_access_fs);

@@ -15,17 +15,17 @@
 
 enum proto_type {
 	/* CLI -> supervisor */
-	PROTO_EXEC = 1,	 /* spawn a process; fds: stdin, stdout, stderr */
-	PROTO_SIGNAL,	 /* arg: signal for the session's process */
-	PROTO_SHUTDOWN,	 /* stop the sandbox and exit */
-	PROTO_PING,	 /* is the supervisor alive and serving */
+	PROTO_EXEC = 1, /* spawn a process; fds: stdin, stdout, stderr */
+	PROTO_SIGNAL, /* arg: signal for the session's process */
+	PROTO_SHUTDOWN, /* stop the sandbox and exit */
+	PROTO_PING, /* is the supervisor alive and serving */
 	/* supervisor -> init */
 	PROTO_SPAWN = 16, /* as EXEC, with an id */
-	PROTO_KILL,	  /* id, arg: signal */
+	PROTO_KILL, /* id, arg: signal */
 	/* replies */
 	PROTO_STARTED = 32, /* arg: pid inside; fd: pty master when tty */
-	PROTO_EXITED,	    /* arg: wait status */
-	PROTO_ERROR,	    /* arg: errno; strings[0]: message */
+	PROTO_EXITED, /* arg: wait status */
+	PROTO_ERROR, /* arg: errno; strings[0]: message */
 	PROTO_OK,
 };
 
@@ -35,8 +35,8 @@ enum proto_type {
 struct proto_hdr {
 	uint32_t type;
 	uint32_t flags;
-	uint32_t id;   /* spawn id between supervisor and init */
-	int32_t arg;   /* pid, status, signal or errno */
+	uint32_t id; /* spawn id between supervisor and init */
+	int32_t arg; /* pid, status, signal or errno */
 	uint16_t rows; /* terminal size for tty spawns */
 	uint16_t cols;
 	uint32_t nstrings; /* argv, then "--env", then environment, then cwd */

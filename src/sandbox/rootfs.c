@@ -25,11 +25,11 @@
 /* Kept sorted by how they nest: a directory before the names inside it. */
 const char *const rootfs_protected[] = {
 	".git/hooks", ".git/config", ".gitmodules", ".vscode",
-	".idea",      ".envrc",	     ".mcp.json",   NULL,
+	".idea",      ".envrc",      ".mcp.json",   NULL,
 };
 
 /* Devices of the minimal /dev, bound from the host's nodes. */
-static const char *const dev_nodes[] = { "null",   "zero", "full",
+static const char *const dev_nodes[] = { "null",   "zero",    "full",
 					 "random", "urandom", "tty" };
 
 struct rootfs {
@@ -41,7 +41,7 @@ struct rootfs {
 };
 
 static int fail(struct rootfs *fs, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int
 fail(struct rootfs *fs, int err, const char *fmt, ...)
@@ -121,8 +121,8 @@ attach_clone(int srcfd, int dstfd, uint64_t attrs)
 {
 	struct mount_attr attr = { .attr_set = attrs };
 	_cleanup_close_ int mfd = open_tree(
-		srcfd, "", OPEN_TREE_CLONE | AT_RECURSIVE | AT_EMPTY_PATH |
-				   OPEN_TREE_CLOEXEC);
+	    srcfd, "",
+	    OPEN_TREE_CLONE | AT_RECURSIVE | AT_EMPTY_PATH | OPEN_TREE_CLOEXEC);
 
 	if (mfd < 0)
 		return -errno;
@@ -166,9 +166,8 @@ copy_symlink(struct rootfs *fs, const char *path)
 	return symlink(target, dst) < 0 && errno != EEXIST ? -errno : 0;
 }
 
-static int
-bind_host_attrs(struct rootfs *fs, const char *src, const char *dst,
-		uint64_t attrs);
+static int bind_host_attrs(struct rootfs *fs, const char *src, const char *dst,
+			   uint64_t attrs);
 
 static int
 bind_host(struct rootfs *fs, const char *src, const char *dst, bool ro)
@@ -243,8 +242,10 @@ static int
 build_dev(struct rootfs *fs)
 {
 	static const char *const links[][2] = {
-		{ "/dev/ptmx", "pts/ptmx" },	   { "/dev/fd", "/proc/self/fd" },
-		{ "/dev/stdin", "/proc/self/fd/0" }, { "/dev/stdout", "/proc/self/fd/1" },
+		{ "/dev/ptmx", "pts/ptmx" },
+		{ "/dev/fd", "/proc/self/fd" },
+		{ "/dev/stdin", "/proc/self/fd/0" },
+		{ "/dev/stdout", "/proc/self/fd/1" },
 		{ "/dev/stderr", "/proc/self/fd/2" },
 	};
 	char dev[64], path[256];
@@ -281,8 +282,8 @@ mount_policy_path(struct rootfs *fs, const char *path, bool ro)
 	if (streq(path, "/tmp"))
 		return mount_fs(fs, "tmpfs", "/tmp", 0, "mode=1777");
 	if (streq(path, "/proc"))
-		return mount_fs(fs, "proc", "/proc", MS_NOEXEC, NULL) ?:
-			       (ro ? set_readonly(fs, "/proc") : 0);
+		return mount_fs(fs, "proc", "/proc", MS_NOEXEC, NULL)
+			   ?: (ro ? set_readonly(fs, "/proc") : 0);
 	if (strncmp(path, "/dev/", 5) == 0 || streq(path, "/dev")) {
 		char p[4096];
 		struct stat st;
@@ -367,20 +368,22 @@ gen_text(struct rootfs *fs, struct buf *b, const char *name)
 	unsigned uid = c->policy->run_as_user, gid = c->policy->run_as_group;
 
 	if (streq(name, "passwd"))
-		return buf_printf(b,
-				  "root:x:0:0:root:/nonexistent:/usr/sbin/nologin\n"
-				  "sandbox:x:%u:%u:sandbox:/sandbox:/bin/bash\n"
-				  "nobody:x:65534:65534:nobody:/nonexistent:"
-				  "/usr/sbin/nologin\n",
-				  uid, gid);
+		return buf_printf(
+		    b,
+		    "root:x:0:0:root:/nonexistent:/usr/sbin/nologin\n"
+		    "sandbox:x:%u:%u:sandbox:/sandbox:/bin/bash\n"
+		    "nobody:x:65534:65534:nobody:/nonexistent:"
+		    "/usr/sbin/nologin\n",
+		    uid, gid);
 	if (streq(name, "group"))
 		return buf_printf(b,
 				  "root:x:0:\nsandbox:x:%u:\n"
 				  "nogroup:x:65534:\n",
 				  gid);
 	if (streq(name, "hosts"))
-		return buf_printf(b, "127.0.0.1\tlocalhost %s\n"
-				     "::1\tlocalhost ip6-localhost\n",
+		return buf_printf(b,
+				  "127.0.0.1\tlocalhost %s\n"
+				  "::1\tlocalhost ip6-localhost\n",
 				  c->name);
 	if (streq(name, "hostname"))
 		return buf_printf(b, "%s\n", c->name);
@@ -422,7 +425,8 @@ gen_etc(struct rootfs *fs)
 		if (dfd < 0)
 			return fail(fs, dfd, "cannot make '%s'", dst);
 		sfd = open(src, O_PATH | O_CLOEXEC);
-		r = sfd < 0 ? -errno : attach_clone(sfd, dfd, bind_attrs(fs, true));
+		r = sfd < 0 ? -errno
+			    : attach_clone(sfd, dfd, bind_attrs(fs, true));
 		if (r < 0)
 			return fail(fs, r, "cannot bind '%s'", dst);
 	}
@@ -452,14 +456,16 @@ protect_one(struct rootfs *fs, int wsfd, const char *name, bool ro)
 
 	sfd = open_resolve(wsfd, name, O_PATH, no_links);
 	if (sfd == -ENOTDIR || (sfd == -ENOENT && fs->cfg->git_placeholder &&
-				 strncmp(name, ".git/", 5) == 0))
+				strncmp(name, ".git/", 5) == 0))
 		return 0; /* covered by a read-only .git file or placeholder */
 	if (sfd < 0)
-		return fail(fs, sfd, "cannot protect workspace path '%s'", name);
+		return fail(fs, sfd, "cannot protect workspace path '%s'",
+			    name);
 	snprintf(dst, sizeof(dst), NEWROOT "/sandbox/%s", name);
 	dfd = open_resolve(AT_FDCWD, dst, O_PATH, RESOLVE_NO_SYMLINKS);
 	if (dfd < 0)
-		return fail(fs, dfd, "cannot protect workspace path '%s'", name);
+		return fail(fs, dfd, "cannot protect workspace path '%s'",
+			    name);
 	r = attach_clone(sfd, dfd, bind_attrs(fs, ro));
 	return r < 0 ? fail(fs, r, "cannot protect workspace path '%s'", name)
 		     : 0;
@@ -513,13 +519,15 @@ enter_base(struct rootfs *fs)
 	if (chdir(BASE) < 0 || mkdir("newroot", 0755) < 0 ||
 	    mkdir("oldroot", 0755) < 0 ||
 	    syscall(SYS_pivot_root, ".", "oldroot") < 0 || chdir("/") < 0)
-		return fail(fs, -errno, "cannot pivot to '%s'", "the build root");
+		return fail(fs, -errno, "cannot pivot to '%s'",
+			    "the build root");
 	fs->oldroot = open(OLDROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fs->oldroot < 0)
 		return fail(fs, -errno, "cannot open '%s'", OLDROOT);
 	if (mount("tmpfs", NEWROOT, "tmpfs", MS_NOSUID | MS_NODEV,
 		  ROOT_TMPFS_OPTS) < 0)
-		return fail(fs, -errno, "cannot mount a tmpfs on '%s'", NEWROOT);
+		return fail(fs, -errno, "cannot mount a tmpfs on '%s'",
+			    NEWROOT);
 	return 0;
 }
 
@@ -527,8 +535,11 @@ int
 rootfs_build(const struct sandbox_config *cfg, char *why, size_t whylen,
 	     char *notes, size_t noteslen)
 {
-	struct rootfs fs = { .cfg = cfg, .oldroot = -1, .why = why,
-			     .whylen = whylen, .notes = BUF_INIT(noteslen - 1) };
+	struct rootfs fs = { .cfg = cfg,
+			     .oldroot = -1,
+			     .why = why,
+			     .whylen = whylen,
+			     .notes = BUF_INIT(noteslen - 1) };
 	int r;
 
 	r = enter_base(&fs);
@@ -561,9 +572,9 @@ make_placeholder(int wsfd, const char *name, uid_t uid, gid_t gid)
 	if (dir && mkdirat(wsfd, name, 0755) < 0)
 		return -errno;
 	if (!dir) {
-		fd = openat(wsfd, name, O_CREAT | O_EXCL | O_WRONLY |
-						O_NOFOLLOW | O_CLOEXEC,
-			    0644);
+		fd = openat(
+		    wsfd, name,
+		    O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd < 0)
 			return -errno;
 		close(fd);
@@ -581,9 +592,8 @@ static int
 record_placeholder(const char *dir, const char *name)
 {
 	_cleanup_free_ char *path = xasprintf("%s/placeholders", dir);
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_APPEND |
-						   O_NOFOLLOW | O_CLOEXEC,
-				      0600);
+	_cleanup_close_ int fd = open(
+	    path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 
 	if (fd < 0)
 		return -errno;
@@ -593,8 +603,8 @@ record_placeholder(const char *dir, const char *name)
 int
 rootfs_prepare_workspace(struct sandbox_config *cfg, char *why, size_t whylen)
 {
-	_cleanup_close_ int wsfd = open(cfg->workspace,
-					O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int wsfd =
+	    open(cfg->workspace, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	const char *names[ARRAY_SIZE(rootfs_protected) + 1] = { ".git" };
 	struct stat ws, st;
 	int r = 0;
@@ -613,8 +623,8 @@ rootfs_prepare_workspace(struct sandbox_config *cfg, char *why, size_t whylen)
 			}
 			continue;
 		}
-		if (errno == ENOTDIR ||
-		    (strncmp(names[i], ".git/", 5) == 0 && cfg->git_placeholder))
+		if (errno == ENOTDIR || (strncmp(names[i], ".git/", 5) == 0 &&
+					 cfg->git_placeholder))
 			continue;
 		if (errno != ENOENT)
 			r = -errno;
@@ -636,10 +646,10 @@ rootfs_prepare_workspace(struct sandbox_config *cfg, char *why, size_t whylen)
 void
 rootfs_remove_placeholders(const char *dir, const char *workspace)
 {
-	_cleanup_free_ char *list = NULL, *path = xasprintf("%s/placeholders",
-							     dir);
-	_cleanup_close_ int wsfd = open(workspace, O_RDONLY | O_DIRECTORY |
-							   O_CLOEXEC);
+	_cleanup_free_ char *list = NULL,
+			    *path = xasprintf("%s/placeholders", dir);
+	_cleanup_close_ int wsfd =
+	    open(workspace, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	char *names[ARRAY_SIZE(rootfs_protected) + 1];
 	size_t n = 0;
 

@@ -14,11 +14,12 @@
 
 struct sandbox_config {
 	const char *name;
-	const char *dir;       /* <state>/sandboxes/<name>, host path */
+	const char *dir; /* <state>/sandboxes/<name>, host path */
 	const char *workspace; /* host directory that becomes /sandbox */
-	bool workspace_owned;  /* brig made it (and removes it) */
+	bool workspace_owned; /* brig made it (and removes it) */
 	bool protect_workspace; /* a user's project: guard its hook files */
-	bool git_placeholder;	/* .git was missing: it is an empty, read-only dir */
+	bool
+	    git_placeholder; /* .git was missing: it is an empty, read-only dir */
 	bool keep;
 	const struct policy *policy;
 	const char *policy_text;

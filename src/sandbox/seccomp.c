@@ -12,20 +12,65 @@
 
 /* Denied with EPERM: they reach kernel surface no agent needs. */
 static const char *const denied_eperm[] = {
-	"mount", "umount", "umount2", "pivot_root", "chroot", "setns",
-	"unshare", "fsopen", "fsconfig", "fsmount", "fspick", "move_mount",
-	"open_tree", "mount_setattr", "ptrace", "process_vm_readv",
-	"process_vm_writev", "process_madvise", "bpf", "perf_event_open",
-	"userfaultfd", "io_uring_setup", "io_uring_enter",
-	"io_uring_register", "keyctl", "add_key", "request_key",
-	"kexec_load", "kexec_file_load", "init_module", "finit_module",
-	"delete_module", "reboot", "swapon", "swapoff", "acct", "quotactl",
-	"quotactl_fd", "syslog", "settimeofday", "clock_settime",
-	"clock_adjtime", "adjtimex", "lookup_dcookie", "name_to_handle_at",
-	"open_by_handle_at", "iopl", "ioperm", "uselib", "vhangup",
-	"nfsservctl", "pciconfig_iobase", "pciconfig_read",
-	"pciconfig_write", "fanotify_init", "kcmp", "setdomainname",
-	"sethostname", "personality",
+	"mount",
+	"umount",
+	"umount2",
+	"pivot_root",
+	"chroot",
+	"setns",
+	"unshare",
+	"fsopen",
+	"fsconfig",
+	"fsmount",
+	"fspick",
+	"move_mount",
+	"open_tree",
+	"mount_setattr",
+	"ptrace",
+	"process_vm_readv",
+	"process_vm_writev",
+	"process_madvise",
+	"bpf",
+	"perf_event_open",
+	"userfaultfd",
+	"io_uring_setup",
+	"io_uring_enter",
+	"io_uring_register",
+	"keyctl",
+	"add_key",
+	"request_key",
+	"kexec_load",
+	"kexec_file_load",
+	"init_module",
+	"finit_module",
+	"delete_module",
+	"reboot",
+	"swapon",
+	"swapoff",
+	"acct",
+	"quotactl",
+	"quotactl_fd",
+	"syslog",
+	"settimeofday",
+	"clock_settime",
+	"clock_adjtime",
+	"adjtimex",
+	"lookup_dcookie",
+	"name_to_handle_at",
+	"open_by_handle_at",
+	"iopl",
+	"ioperm",
+	"uselib",
+	"vhangup",
+	"nfsservctl",
+	"pciconfig_iobase",
+	"pciconfig_read",
+	"pciconfig_write",
+	"fanotify_init",
+	"kcmp",
+	"setdomainname",
+	"sethostname",
+	"personality",
 };
 
 /*
@@ -60,9 +105,9 @@ deny_list(scmp_filter_ctx ctx)
 static int
 deny_namespaces(scmp_filter_ctx ctx)
 {
-	static const uint64_t ns[] = { CLONE_NEWUSER,  CLONE_NEWNS,
-				       CLONE_NEWPID,   CLONE_NEWNET,
-				       CLONE_NEWIPC,   CLONE_NEWUTS,
+	static const uint64_t ns[] = { CLONE_NEWUSER,   CLONE_NEWNS,
+				       CLONE_NEWPID,    CLONE_NEWNET,
+				       CLONE_NEWIPC,    CLONE_NEWUTS,
 				       CLONE_NEWCGROUP, CLONE_NEWTIME };
 	int r;
 
@@ -86,10 +131,9 @@ deny_ioctls(scmp_filter_ctx ctx)
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(reqs); i++)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
-				     SCMP_SYS(ioctl), 1,
-				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL,
-					     reqs[i]));
+		r = seccomp_rule_add(
+		    ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, reqs[i]));
 	return r;
 }
 
@@ -143,7 +187,8 @@ seccomp_install(void)
 	 * Only the native ABI is allowed: x32 and i386 system calls (int 0x80)
 	 * would reach the kernel with other numbers, around this list.
 	 */
-	r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+			     SCMP_ACT_KILL_PROCESS);
 	if (r == 0)
 		r = deny_list(ctx);
 	if (r == 0)

@@ -30,8 +30,8 @@
 
 #define SUP_MAX_CLIENTS 256
 #define SUP_INIT_TIMEOUT_MS 10000
-#define SANDBOX_NAMESPACES                                                     \
-	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET |           \
+#define SANDBOX_NAMESPACES                                           \
+	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | \
 	 CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP)
 
 /* One CLI connection; "id" names its spawn, if any, to init. */
@@ -102,8 +102,8 @@ start_init(struct sup *s, char *why, size_t whylen, char *notes,
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 ||
 	    pipe2(sync, O_CLOEXEC) < 0)
 		return -errno;
-	pid = (pid_t)syscall(SYS_clone, SANDBOX_NAMESPACES | SIGCHLD, 0, 0, 0,
-			     0);
+	pid =
+	    (pid_t)syscall(SYS_clone, SANDBOX_NAMESPACES | SIGCHLD, 0, 0, 0, 0);
 	if (pid == 0) {
 		/* Nothing of the supervisor's may stay open inside. */
 		int a = fcntl(sp[1], F_DUPFD_CLOEXEC, 10);
@@ -199,7 +199,8 @@ static void
 client_drop(struct sup *s, struct client *c)
 {
 	if (c->running) {
-		struct proto_hdr h = { .type = PROTO_KILL, .id = c->id,
+		struct proto_hdr h = { .type = PROTO_KILL,
+				       .id = c->id,
 				       .arg = SIGHUP };
 
 		proto_send(s->init_sock, &h, NULL, 0, NULL, 0);
@@ -223,8 +224,7 @@ accept_client(struct sup *s)
 	if (fd < 0)
 		return;
 	/* Only the user who made the sandbox (or root) may drive it. */
-	if (!c ||
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
 	    (cred.uid != geteuid() && cred.uid != 0) || ep_add(s, fd) < 0) {
 		close(fd);
 		return;
@@ -243,8 +243,8 @@ client_exec(struct sup *s, struct client *c, int *fds, size_t nfds)
 	}
 	h.type = PROTO_SPAWN;
 	h.id = c->id;
-	if (proto_send(s->init_sock, &h, sup_msg.strings, sup_msg.nstrings,
-		       fds, nfds) < 0) {
+	if (proto_send(s->init_sock, &h, sup_msg.strings, sup_msg.nstrings, fds,
+		       nfds) < 0) {
 		client_reply(c, PROTO_ERROR, EIO, "sandbox init is gone", -1);
 		return;
 	}
@@ -453,9 +453,9 @@ detach_stdio(const char *dir, int keep)
 	if (keep != 3)
 		dup2(keep, 3);
 	syscall(SYS_close_range, 4, ~0U, 0);
-	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
-				      O_NOFOLLOW,
-		     0600);
+	logfd =
+	    open(logpath,
+		 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (logfd >= 0)
 		log_set_fd(logfd);
 }
@@ -559,9 +559,9 @@ supervisor_start(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
 		supervisor_run(cfg, on_exit, ready[1]);
 	}
 	close(ready[1]);
-	r = pid < 0 ? -errno
-		    : read_report(ready[0], ret_pid, why, whylen, notes,
-				  noteslen);
+	r = pid < 0
+		? -errno
+		: read_report(ready[0], ret_pid, why, whylen, notes, noteslen);
 	close(ready[0]);
 	return r;
 }

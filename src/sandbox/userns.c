@@ -22,8 +22,8 @@ write_proc(pid_t pid, const char *file, const char *text)
 }
 
 int
-userns_write_maps(pid_t pid, uid_t inside_uid, gid_t inside_gid,
-		  uid_t host_uid, gid_t host_gid)
+userns_write_maps(pid_t pid, uid_t inside_uid, gid_t inside_gid, uid_t host_uid,
+		  gid_t host_gid)
 {
 	char map[64];
 	int r = 0;

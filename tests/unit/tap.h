@@ -5,9 +5,9 @@
 #include <stdbool.h>
 
 void tap_ok(bool cond, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void tap_skip(const char *why, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Prints the plan and returns the exit code (1 if anything failed). */
 int tap_done(void);
 
