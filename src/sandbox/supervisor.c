@@ -323,44 +323,30 @@ init_message(struct sup *s)
 	close_fds(fds, nfds);
 }
 
-/* Reaps init; returns why it ended when it was not asked to. */
-static void
-init_status(struct sup *s, bool asked, char *reason, size_t len)
-{
-	int status = 0;
-
-	if (s->init_pid <= 0)
-		return;
-	if (asked)
-		kill(s->init_pid, SIGKILL);
-	if (waitpid(s->init_pid, &status, 0) < 0 || asked)
-		return;
-	if (WIFSIGNALED(status))
-		snprintf(reason, len, "sandbox init was killed by signal %d",
-			 WTERMSIG(status));
-	else
-		snprintf(reason, len, "sandbox init exited with status %d",
-			 WEXITSTATUS(status));
-}
-
+/*
+ * Ends the sandbox: init (and with it every process inside) is killed
+ * first, the state is removed while the kernel tears the namespaces down,
+ * and clients learn that everything is done when their sockets close.
+ */
 __attribute__((noreturn)) static void
 shutdown_sandbox(struct sup *s, const char *why)
 {
-	char reason[256] = "";
 	bool remove = !s->cfg->keep;
 
-	init_status(s, true, reason, sizeof(reason));
-	if (why)
-		snprintf(reason, sizeof(reason), "%s", why);
-	events_lifecycle(s->ev, remove ? "delete" : "stop",
-			 *reason ? reason : NULL);
+	if (s->init_pid > 0)
+		kill(s->init_pid, SIGKILL);
+	events_lifecycle(s->ev, remove ? "delete" : "stop", why);
 	if (s->cfg->protect_workspace)
 		rootfs_remove_placeholders(s->cfg->dir, s->cfg->workspace);
 	if (remove)
 		rm_rf(s->cfg->dir);
 	if (s->on_exit)
-		s->on_exit(s->cfg, remove, *reason ? reason : NULL);
-	/* Clients learn that everything is done when their socket closes. */
+		s->on_exit(s->cfg, remove, why);
+	for (size_t i = 0; i < SUP_MAX_CLIENTS; i++)
+		if (s->clients[i].fd >= 0)
+			close(s->clients[i].fd);
+	if (s->init_pid > 0)
+		waitpid(s->init_pid, NULL, 0);
 	_exit(0);
 }
 
@@ -499,7 +485,10 @@ supervisor_run(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
 	if (r < 0) {
 		events_lifecycle(s.ev, "fail", why);
 		report(ready, r, why);
-		init_status(&s, true, NULL, 0);
+		if (s.init_pid > 0) {
+			kill(s.init_pid, SIGKILL);
+			waitpid(s.init_pid, NULL, 0);
+		}
 		_exit(1);
 	}
 	events_lifecycle(s.ev, "start", *notes ? notes : NULL);
