@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -63,6 +65,24 @@ become_sandbox_user(const struct sandbox_config *cfg)
 	return 0;
 }
 
+/* The network namespace starts with lo down; it is the only interface. */
+static int
+loopback_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		r = -errno;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (r == 0 && ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 static int
 setup(const struct sandbox_config *cfg, char *why, size_t whylen, char *notes,
       size_t noteslen)
@@ -80,6 +100,11 @@ setup(const struct sandbox_config *cfg, char *why, size_t whylen, char *notes,
 		snprintf(why, whylen, "cannot set the hostname: %s",
 			 strerror(errno));
 		return -errno;
+	}
+	r = loopback_up();
+	if (r < 0) {
+		snprintf(why, whylen, "cannot bring up lo: %s", strerror(-r));
+		return r;
 	}
 	r = rootfs_build(cfg, why, whylen, notes, noteslen);
 	if (r < 0)
