@@ -88,14 +88,14 @@ host_ids(const struct create_opts *o, int64_t id, uid_t *uid, gid_t *gid)
 
 /*
  * The sandbox's state directory and, unless the user gave one, its
- * workspace. As root, the directories on the way are made traversable
- * (0711) so that the unprivileged sandbox user can reach the workspace.
+ * workspace, owned by the sandbox user on the host. Init opens the
+ * workspace before it becomes that user, so the directories on the way
+ * stay closed (0700) to it.
  */
 static int
 make_dirs(struct cli *cli, struct sandbox_config *cfg)
 {
 	_cleanup_free_ char *sbs = xasprintf("%s/sandboxes", cli->state_dir);
-	mode_t mode = geteuid() == 0 ? 0711 : 0700;
 	int r = mkdir_p(sbs, 0700);
 
 	if (r == 0 && mkdir(cfg->dir, 0700) < 0) {
@@ -105,10 +105,6 @@ make_dirs(struct cli *cli, struct sandbox_config *cfg)
 			return r;
 		}
 	}
-	if (r == 0 && geteuid() == 0 &&
-	    (chmod(cli->state_dir, mode) < 0 || chmod(sbs, mode) < 0 ||
-	     chmod(cfg->dir, mode) < 0))
-		r = -errno;
 	if (r == 0 && cfg->workspace_owned &&
 	    (mkdir(cfg->workspace, 0700) < 0 ||
 	     chown(cfg->workspace, cfg->host_uid, cfg->host_gid) < 0))

@@ -29,6 +29,7 @@
 
 #define INIT_MAX_CHILDREN 4096
 #define INIT_MAX_ENV 256
+#define INIT_MAX_ARGS_BYTES (8 * 1024 * 1024)
 
 struct child {
 	pid_t pid;
@@ -89,7 +90,14 @@ setup(const struct sandbox_config *cfg, char *why, size_t whylen, char *notes,
 {
 	char finding[256] = "";
 	int ruleset = 0, r;
+	_cleanup_close_ int wsfd =
+	    open(cfg->workspace, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
+	if (wsfd < 0) {
+		snprintf(why, whylen, "cannot open workspace '%s': %s",
+			 cfg->workspace, strerror(errno));
+		return -errno;
+	}
 	r = become_sandbox_user(cfg);
 	if (r < 0) {
 		snprintf(why, whylen, "cannot become the sandbox user: %s",
@@ -106,7 +114,7 @@ setup(const struct sandbox_config *cfg, char *why, size_t whylen, char *notes,
 		snprintf(why, whylen, "cannot bring up lo: %s", strerror(-r));
 		return r;
 	}
-	r = rootfs_build(cfg, why, whylen, notes, noteslen);
+	r = rootfs_build(cfg, wsfd, why, whylen, notes, noteslen);
 	if (r < 0)
 		return r;
 	if (!(cfg->off & SANDBOX_OFF_LANDLOCK)) {
@@ -371,6 +379,34 @@ serve(int sock)
 	}
 }
 
+/*
+ * Init is a copy of the brig that started it, so /proc/1/cmdline (which
+ * any process may read, dumpable or not) would show the host's command
+ * line and binary path, and its environment the caller's. Both areas are
+ * overwritten in place; the kernel gives their bounds in /proc/self/stat
+ * (fields 48 to 51).
+ */
+static void
+hide_cmdline(void)
+{
+	_cleanup_free_ char *stat = NULL;
+	unsigned long v[4];
+	char *p;
+
+	if (read_file_at(AT_FDCWD, "/proc/self/stat", 4096, &stat, NULL) < 0)
+		return;
+	p = strrchr(stat, ')');
+	/* p ends field 2 (comm); each step moves to the next field. */
+	for (int field = 2; p && field < 48; field++)
+		p = strchr(p + 1, ' ');
+	if (!p ||
+	    sscanf(p, " %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3]) != 4 ||
+	    v[3] <= v[0] || v[1] <= v[0] || v[3] - v[0] > INIT_MAX_ARGS_BYTES)
+		return;
+	memset((void *)v[0], 0, v[3] - v[0]);
+	snprintf((char *)v[0], v[1] - v[0], "brig-init");
+}
+
 void
 init_main(const struct sandbox_config *cfg, int sock, int sync)
 {
@@ -382,6 +418,7 @@ init_main(const struct sandbox_config *cfg, int sock, int sync)
 	if (read(sync, &go, 1) != 1)
 		_exit(1);
 	close(sync);
+	hide_cmdline();
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (setup(cfg, why, sizeof(why), notes, sizeof(notes)) < 0) {
 		reply(sock, PROTO_ERROR, 0, EPERM, why, -1);

@@ -35,6 +35,7 @@ static const char *const dev_nodes[] = { "null",   "zero",    "full",
 struct rootfs {
 	const struct sandbox_config *cfg;
 	int oldroot; /* O_PATH fd of the host's root */
+	int wsfd; /* O_PATH fd of the workspace, opened before the drop */
 	char *why;
 	size_t whylen;
 	struct buf notes;
@@ -175,13 +176,30 @@ bind_host(struct rootfs *fs, const char *src, const char *dst, bool ro)
 	return bind_host_attrs(fs, src, dst, bind_attrs(fs, ro));
 }
 
+/* Binds the tree at sfd (named src in messages) onto dst in the new root. */
+static int
+bind_fd(struct rootfs *fs, int sfd, const char *src, const char *dst,
+	uint64_t attrs)
+{
+	_cleanup_close_ int dfd = -1;
+	struct stat st;
+	int r;
+
+	if (fstat(sfd, &st) < 0)
+		return fail(fs, -errno, "cannot stat '%s'", src);
+	dfd = make_target(dst, S_ISDIR(st.st_mode));
+	if (dfd < 0)
+		return fail(fs, dfd, "cannot make mount point '%s'", dst);
+	r = attach_clone(sfd, dfd, attrs);
+	return r < 0 ? fail(fs, r, "cannot bind '%s'", src) : 0;
+}
+
 static int
 bind_host_attrs(struct rootfs *fs, const char *src, const char *dst,
 		uint64_t attrs)
 {
-	_cleanup_close_ int sfd = -1, dfd = -1;
+	_cleanup_close_ int sfd = -1;
 	struct stat st;
-	int r;
 
 	if (fstatat(fs->oldroot, src + 1, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISLNK(st.st_mode) && streq(src, dst))
@@ -194,13 +212,7 @@ bind_host_attrs(struct rootfs *fs, const char *src, const char *dst,
 	}
 	if (sfd < 0)
 		return fail(fs, sfd, "cannot open '%s'", src);
-	if (fstat(sfd, &st) < 0)
-		return fail(fs, -errno, "cannot stat '%s'", src);
-	dfd = make_target(dst, S_ISDIR(st.st_mode));
-	if (dfd < 0)
-		return fail(fs, dfd, "cannot make mount point '%s'", dst);
-	r = attach_clone(sfd, dfd, attrs);
-	return r < 0 ? fail(fs, r, "cannot bind '%s'", src) : 0;
+	return bind_fd(fs, sfd, src, dst, attrs);
 }
 
 /* Mounts a file system; MS_NODEV unless it is /dev's own (devpts). */
@@ -278,7 +290,8 @@ mount_policy_path(struct rootfs *fs, const char *path, bool ro)
 	static const char *const own_dirs[] = { "/app", "/var/log" };
 
 	if (streq(path, "/sandbox"))
-		return bind_host(fs, fs->cfg->workspace, "/sandbox", ro);
+		return bind_fd(fs, fs->wsfd, fs->cfg->workspace, "/sandbox",
+			       bind_attrs(fs, ro));
 	if (streq(path, "/tmp"))
 		return mount_fs(fs, "tmpfs", "/tmp", 0, "mode=1777");
 	if (streq(path, "/proc"))
@@ -474,16 +487,12 @@ protect_one(struct rootfs *fs, int wsfd, const char *name, bool ro)
 static int
 protect_workspace(struct rootfs *fs)
 {
-	_cleanup_close_ int wsfd = -1;
+	int wsfd = fs->wsfd;
 	struct stat st;
 	int r;
 
 	if (!fs->cfg->protect_workspace)
 		return 0;
-	wsfd = open_host(fs, fs->cfg->workspace, O_PATH | O_DIRECTORY);
-	if (wsfd < 0)
-		return fail(fs, wsfd, "cannot open workspace '%s'",
-			    fs->cfg->workspace);
 	if (fstatat(wsfd, ".git", &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return fail(fs, -errno, "cannot protect '%s'", ".git");
 	r = protect_one(fs, wsfd, ".git",
@@ -532,11 +541,12 @@ enter_base(struct rootfs *fs)
 }
 
 int
-rootfs_build(const struct sandbox_config *cfg, char *why, size_t whylen,
-	     char *notes, size_t noteslen)
+rootfs_build(const struct sandbox_config *cfg, int wsfd, char *why,
+	     size_t whylen, char *notes, size_t noteslen)
 {
 	struct rootfs fs = { .cfg = cfg,
 			     .oldroot = -1,
+			     .wsfd = wsfd,
 			     .why = why,
 			     .whylen = whylen,
 			     .notes = BUF_INIT(noteslen - 1) };

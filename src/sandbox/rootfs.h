@@ -14,11 +14,14 @@
 extern const char *const rootfs_protected[];
 
 /*
- * Builds the root and pivots into it. On failure returns -errno with a
- * sentence in why. Notes (paths skipped) are appended to notes.
+ * Builds the root and pivots into it. wsfd is the workspace, opened
+ * (O_PATH) before init became the sandbox user, so that directories on
+ * the way that only the caller may cross need not be opened up. On
+ * failure returns -errno with a sentence in why. Notes (paths skipped)
+ * are appended to notes.
  */
-int rootfs_build(const struct sandbox_config *cfg, char *why, size_t whylen,
-		 char *notes, size_t noteslen);
+int rootfs_build(const struct sandbox_config *cfg, int wsfd, char *why,
+		 size_t whylen, char *notes, size_t noteslen);
 /*
  * Host side, before init starts: creates empty placeholders in a user's
  * workspace for protected names that are missing (so they cannot be
