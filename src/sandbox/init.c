@@ -24,6 +24,7 @@
 #include "common/util.h"
 #include "sandbox/confine.h"
 #include "sandbox/landlock.h"
+#include "sandbox/netns.h"
 #include "sandbox/proto.h"
 #include "sandbox/rootfs.h"
 
@@ -66,24 +67,6 @@ become_sandbox_user(const struct sandbox_config *cfg)
 	return 0;
 }
 
-/* The network namespace starts with lo down; it is the only interface. */
-static int
-loopback_up(void)
-{
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
-		r = -errno;
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	if (r == 0 && ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 static int
 setup(const struct sandbox_config *cfg, char *why, size_t whylen, char *notes,
       size_t noteslen)
@@ -109,11 +92,9 @@ setup(const struct sandbox_config *cfg, char *why, size_t whylen, char *notes,
 			 strerror(errno));
 		return -errno;
 	}
-	r = loopback_up();
-	if (r < 0) {
-		snprintf(why, whylen, "cannot bring up lo: %s", strerror(-r));
+	r = netns_setup(why, whylen);
+	if (r < 0)
 		return r;
-	}
 	r = rootfs_build(cfg, wsfd, why, whylen, notes, noteslen);
 	if (r < 0)
 		return r;
