@@ -166,8 +166,8 @@ static int
 read_escape(struct reader *r, struct strout *s)
 {
 	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-	const char *k = r->p < r->end ? memchr(from, *r->p, sizeof(from) - 1)
-				      : NULL;
+	const char *k =
+	    r->p < r->end ? memchr(from, *r->p, sizeof(from) - 1) : NULL;
 	unsigned char u[4];
 	uint32_t cp;
 	int rc;
@@ -185,11 +185,37 @@ read_escape(struct reader *r, struct strout *s)
 	return rc;
 }
 
+/* A run of plain ASCII, taken at once: most of any event line. */
+static bool
+read_ascii(struct reader *r, struct strout *s)
+{
+	const unsigned char *run = r->p;
+	size_t n;
+
+	while (r->p < r->end && *r->p >= 0x20 && *r->p < 0x80 && *r->p != '"' &&
+	       *r->p != '\\')
+		r->p++;
+	n = (size_t)(r->p - run);
+	if (n == 0)
+		return false;
+	if (s->out && !s->truncated) {
+		size_t room = s->cap - s->len;
+
+		/* Every byte is a whole character, so a part may be kept. */
+		memcpy(s->out + s->len, run, n < room ? n : room);
+		s->len += n < room ? n : room;
+		s->truncated = n > room;
+	}
+	return true;
+}
+
 static int
 read_char(struct reader *r, struct strout *s)
 {
 	size_t n;
 
+	if (read_ascii(r, s))
+		return 0;
 	if (accept(r, '\\'))
 		return read_escape(r, s);
 	if (*r->p < 0x20)
@@ -483,8 +509,10 @@ jsonread_parse(const void *data, size_t len, struct jsonread_obj *ret)
 	if (len > JSONREAD_MAX_INPUT)
 		return -E2BIG;
 	ret->arena = xmalloc(size);
-	r = (struct reader){ .p = data, .end = (const unsigned char *)data + len,
-			     .out = ret->arena, .out_end = ret->arena + size };
+	r = (struct reader){ .p = data,
+			     .end = (const unsigned char *)data + len,
+			     .out = ret->arena,
+			     .out_end = ret->arena + size };
 	rc = read_object(&r, ret);
 	skip_ws(&r);
 	if (rc == 0 && r.p != r.end)

@@ -64,8 +64,7 @@ const struct jsonread_field *jsonread_get(const struct jsonread_obj *o,
 /* The string member named key; NULL when absent or not a string. */
 const char *jsonread_str(const struct jsonread_obj *o, const char *key);
 /* The integer member named key: 0, or -ENOENT when absent or no integer. */
-int jsonread_int(const struct jsonread_obj *o, const char *key,
-		 int64_t *ret);
+int jsonread_int(const struct jsonread_obj *o, const char *key, int64_t *ret);
 
 /*
  * The length of the well-formed UTF-8 sequence at p (RFC 3629: no
