@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "cli/lifecycle.h"
+#include "common/log.h"
 
 static const char run_usage[] =
     "brig run [--policy F] [--workspace DIR] [--name N] -- CMD...";
@@ -22,6 +23,7 @@ cmd_run(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, 'p' },
 		{ "workspace", required_argument, NULL, 'w' },
+		{ "connect-to", required_argument, NULL, 'C' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -30,14 +32,17 @@ cmd_run(struct cli *cli, int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+p:w:n:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:w:n:hC:", opts, NULL)) != -1) {
 		if (c == 'p')
 			o.policy_file = optarg;
 		else if (c == 'w')
 			o.workspace = optarg;
 		else if (c == 'n')
 			o.name = optarg;
-		else if (c == 'h')
+		else if (c == 'C') {
+			if (lifecycle_add_connect_to(&o, optarg) < 0)
+				return EXIT_USAGE;
+		} else if (c == 'h')
 			return cli_help(run_help);
 		else
 			return cli_usage_error(run_usage, "bad option");

@@ -42,6 +42,7 @@ sandbox_create(struct cli *cli, int argc, char **argv)
 		{ "detach", no_argument, NULL, 'd' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "workspace", required_argument, NULL, 'w' },
+		{ "connect-to", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -49,7 +50,8 @@ sandbox_create(struct cli *cli, int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+n:kdp:w:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+n:kdp:w:hC:", opts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'n':
 			o.name = optarg;
@@ -65,6 +67,10 @@ sandbox_create(struct cli *cli, int argc, char **argv)
 			break;
 		case 'w':
 			o.workspace = optarg;
+			break;
+		case 'C':
+			if (lifecycle_add_connect_to(&o, optarg) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			return cli_help(create_help);

@@ -263,11 +263,30 @@ first_command(struct cli *cli, const struct sandbox_config *cfg,
 }
 
 int
+lifecycle_add_connect_to(struct create_opts *o, const char *arg)
+{
+	if (o->nconnect_to == PROXY_MAX_CONNECT_TO) {
+		log_error("at most %d --connect-to mappings",
+			  PROXY_MAX_CONNECT_TO);
+		return -E2BIG;
+	}
+	if (proxy_parse_connect_to(arg, &o->connect_to[o->nconnect_to]) < 0) {
+		log_error("invalid --connect-to '%s': use HOST:PORT:ADDR:PORT",
+			  arg);
+		return -EINVAL;
+	}
+	o->nconnect_to++;
+	return 0;
+}
+
+int
 lifecycle_create(struct cli *cli, const struct create_opts *o)
 {
 	_cleanup_free_ char *text = NULL, *name = NULL, *dir = NULL, *ws = NULL;
 	struct sandbox_config cfg = { .keep = o->keep || o->detach,
-				      .off = sandbox_test_switches() };
+				      .off = sandbox_test_switches(),
+				      .connect_to = o->connect_to,
+				      .nconnect_to = o->nconnect_to };
 	struct store_sandbox sb = { 0 };
 	struct policy *pol = NULL;
 	pid_t pid;

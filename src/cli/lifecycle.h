@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "cli/cli.h"
+#include "proxy/proxy.h"
 
 struct create_opts {
 	const char *name;
@@ -15,7 +16,12 @@ struct create_opts {
 	bool ephemeral; /* brig run: not in the store, gone when CMD exits */
 	char **argv; /* the first command, or NULL for a login shell */
 	int argc;
+	struct proxy_connect_to connect_to[PROXY_MAX_CONNECT_TO];
+	size_t nconnect_to;
 };
+
+/* Adds one --connect-to HOST:PORT:ADDR:PORT; logs and fails when bad. */
+int lifecycle_add_connect_to(struct create_opts *o, const char *arg);
 
 /*
  * Creates a sandbox and runs its first command (or a shell) unless

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <linux/netlink.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/prctl.h>
@@ -40,14 +42,21 @@ struct child {
 static struct child children[INIT_MAX_CHILDREN];
 
 static void
-reply(int sock, uint32_t type, uint32_t id, int32_t arg, const char *msg,
-      int fd)
+reply_fds(int sock, uint32_t type, uint32_t id, int32_t arg, const char *msg,
+	  const int *fds, size_t nfds)
 {
 	struct proto_hdr h = { .type = type, .id = id, .arg = arg };
 	char *strings[1] = { (char *)msg };
 
-	proto_send(sock, &h, strings, msg ? 1 : 0, fd >= 0 ? &fd : NULL,
-		   fd >= 0 ? 1 : 0);
+	proto_send(sock, &h, strings, msg ? 1 : 0, fds, nfds);
+}
+
+static void
+reply(int sock, uint32_t type, uint32_t id, int32_t arg, const char *msg,
+      int fd)
+{
+	reply_fds(sock, type, id, arg, msg, fd >= 0 ? &fd : NULL,
+		  fd >= 0 ? 1 : 0);
 }
 
 /* The sandbox user's own identity, dropping the caller's groups. */
@@ -64,6 +73,34 @@ become_sandbox_user(const struct sandbox_config *cfg)
 	}
 	if (setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
 		return -errno;
+	return 0;
+}
+
+/*
+ * The supervisor's doors into the sandbox, made inside its network
+ * namespace: the proxy's listener, the DNS stub's socket, and a sock_diag
+ * socket for finding who holds a connection. sock_diag must be opened
+ * before the seccomp filter, which refuses netlink other than route.
+ */
+static int net_fds[3] = { -1, -1, -1 };
+
+static int
+open_net_fds(char *why, size_t whylen)
+{
+	net_fds[0] = netns_listen_tcp(INADDR_LOOPBACK, NETNS_PROXY_PORT);
+	net_fds[1] = netns_bind_udp(INADDR_LOOPBACK, NETNS_DNS_PORT);
+	net_fds[2] =
+	    socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	for (int i = 0; i < 3; i++) {
+		if (net_fds[i] < 0) {
+			int r = net_fds[i] == -1 ? -errno : net_fds[i];
+
+			snprintf(why, whylen,
+				 "cannot open the proxy's sockets: %s",
+				 strerror(-r));
+			return r;
+		}
+	}
 	return 0;
 }
 
@@ -93,6 +130,8 @@ setup(const struct sandbox_config *cfg, char *why, size_t whylen, char *notes,
 		return -errno;
 	}
 	r = netns_setup(why, whylen);
+	if (r == 0)
+		r = open_net_fds(why, whylen);
 	if (r < 0)
 		return r;
 	r = rootfs_build(cfg, wsfd, why, whylen, notes, noteslen);
@@ -135,6 +174,17 @@ base_env(char **env, size_t max, struct proto_msg *m, size_t argc)
 		"LOGNAME=sandbox",
 		"LANG=C.UTF-8",
 		"PWD=/sandbox",
+		/* Every way out goes through the supervisor's proxy. */
+		"HTTP_PROXY=http://127.0.0.1:3128",
+		"HTTPS_PROXY=http://127.0.0.1:3128",
+		"ALL_PROXY=http://127.0.0.1:3128",
+		"http_proxy=http://127.0.0.1:3128",
+		"https_proxy=http://127.0.0.1:3128",
+		"all_proxy=http://127.0.0.1:3128",
+		"grpc_proxy=http://127.0.0.1:3128",
+		"NO_PROXY=localhost,127.0.0.1,::1",
+		"no_proxy=localhost,127.0.0.1,::1",
+		"NODE_USE_ENV_PROXY=1",
 	};
 	size_t n = 0;
 
@@ -326,6 +376,16 @@ handle_request(int sock)
 		return;
 	if (m.hdr.type == PROTO_SPAWN) {
 		spawn(sock, &m, fds, nfds);
+	} else if (m.hdr.type == PROTO_LISTEN) {
+		/* A capture listener on every address, for a policy port. */
+		int fd = m.hdr.arg > 0 && m.hdr.arg < 65536
+			     ? netns_listen_tcp(INADDR_ANY, (uint16_t)m.hdr.arg)
+			     : -EINVAL;
+
+		reply(sock, PROTO_LISTENING, 0, fd < 0 ? fd : m.hdr.arg, NULL,
+		      fd);
+		if (fd >= 0)
+			close(fd);
 	} else if (m.hdr.type == PROTO_KILL) {
 		for (size_t i = 0; i < ARRAY_SIZE(children); i++)
 			if (children[i].pid > 0 && children[i].id == m.hdr.id)
@@ -405,6 +465,7 @@ init_main(const struct sandbox_config *cfg, int sock, int sync)
 		reply(sock, PROTO_ERROR, 0, EPERM, why, -1);
 		_exit(1);
 	}
-	reply(sock, PROTO_OK, 0, 0, notes, -1);
+	reply_fds(sock, PROTO_OK, 0, 0, notes, net_fds, 3);
+	close_fds(net_fds, 3);
 	serve(sock);
 }

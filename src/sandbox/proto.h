@@ -22,11 +22,14 @@ enum proto_type {
 	/* supervisor -> init */
 	PROTO_SPAWN = 16, /* as EXEC, with an id */
 	PROTO_KILL, /* id, arg: signal */
+	PROTO_LISTEN, /* arg: a TCP port to capture; reply LISTENING + fd */
+	PROTO_POLICY, /* CLI -> supervisor: strings[0] is the new policy */
 	/* replies */
 	PROTO_STARTED = 32, /* arg: pid inside; fd: pty master when tty */
 	PROTO_EXITED, /* arg: wait status */
 	PROTO_ERROR, /* arg: errno; strings[0]: message */
 	PROTO_OK,
+	PROTO_LISTENING, /* arg: port; fd: the listener, or none (arg < 0) */
 };
 
 #define PROTO_FLAG_TTY 0x1

@@ -400,8 +400,9 @@ gen_text(struct rootfs *fs, struct buf *b, const char *name)
 				  c->name);
 	if (streq(name, "hostname"))
 		return buf_printf(b, "%s\n", c->name);
-	return buf_puts(b, "# brig: names resolve through the sandbox's "
-			   "proxy\noptions ndots:0\n");
+	return buf_puts(b, "# brig: the supervisor's DNS stub answers only "
+			   "names the policy could allow\n"
+			   "nameserver 127.0.0.1\noptions ndots:0\n");
 }
 
 /*

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "policy/policy.h"
+#include "proxy/proxy.h"
 
 /* Walls that a test build may switch off one at a time (BRIG_TEST_DISABLE). */
 #define SANDBOX_OFF_LANDLOCK 0x1
@@ -18,14 +19,17 @@ struct sandbox_config {
 	const char *workspace; /* host directory that becomes /sandbox */
 	bool workspace_owned; /* brig made it (and removes it) */
 	bool protect_workspace; /* a user's project: guard its hook files */
-	bool
-	    git_placeholder; /* .git was missing: it is an empty, read-only dir */
+	/* .git was missing: it is an empty, read-only directory. */
+	bool git_placeholder;
 	bool keep;
 	const struct policy *policy;
 	const char *policy_text;
 	uid_t host_uid; /* the sandbox user on the host */
 	gid_t host_gid;
 	unsigned off; /* SANDBOX_OFF_*, only in test builds */
+	/* Operator mappings (--connect-to) for the proxy's own dialing. */
+	const struct proxy_connect_to *connect_to;
+	size_t nconnect_to;
 };
 
 /* Reads BRIG_TEST_DISABLE in test builds; 0 otherwise. */

@@ -22,6 +22,7 @@
 #include "common/fdutil.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "proxy/dns.h"
 #include "sandbox/events.h"
 #include "sandbox/init.h"
 #include "sandbox/proto.h"
@@ -53,6 +54,12 @@ struct sup {
 	bool first_taken;
 	bool stopping;
 	struct events *ev;
+	/* The network: the proxy, the DNS stub and the policy in force. */
+	struct proxy *px;
+	struct dns_table *dns;
+	int proxy_epfd, dns_fd, diag_fd, listen_fd;
+	const struct policy *policy;
+	const char *writable[POLICY_MAX_PATHS + 4];
 };
 
 static struct proto_msg sup_msg;
@@ -145,15 +152,27 @@ wait_init_ready(struct sup *s, char *why, size_t whylen, char *notes,
 {
 	struct pollfd p = { .fd = s->init_sock, .events = POLLIN };
 	int n = poll(&p, 1, SUP_INIT_TIMEOUT_MS);
+	int fds[FD_PASS_MAX];
+	size_t nfds = FD_PASS_MAX;
 
 	if (n == 0) {
 		snprintf(why, whylen, "sandbox init did not start in time");
 		return -ETIMEDOUT;
 	}
-	n = proto_recv(s->init_sock, &sup_msg, NULL, NULL);
+	n = proto_recv(s->init_sock, &sup_msg, fds, &nfds);
 	if (n <= 0) {
 		snprintf(why, whylen, "sandbox init died while starting");
 		return -ECHILD;
+	}
+	if (sup_msg.hdr.type == PROTO_OK && nfds != 3) {
+		close_fds(fds, nfds);
+		snprintf(why, whylen, "sandbox init sent no proxy sockets");
+		return -EBADMSG;
+	}
+	if (sup_msg.hdr.type == PROTO_OK) {
+		s->listen_fd = fds[0];
+		s->dns_fd = fds[1];
+		s->diag_fd = fds[2];
 	}
 	if (sup_msg.hdr.type != PROTO_OK) {
 		snprintf(why, whylen, "%s",
@@ -163,6 +182,147 @@ wait_init_ready(struct sup *s, char *why, size_t whylen, char *notes,
 	snprintf(notes, noteslen, "%s",
 		 sup_msg.nstrings ? sup_msg.strings[0] : "");
 	return 0;
+}
+
+static void
+proxy_log(void *ctx, const struct proxy_event *pe)
+{
+	struct sup *s = ctx;
+	struct events_net n = {
+		.allow = pe->allow,
+		.closed = pe->closed,
+		.host = pe->host,
+		.port = pe->port,
+		.binary = pe->binary,
+		.pid = pe->pid,
+		.policy = pe->policy,
+		.reason = pe->reason,
+		.method = pe->method,
+		.path = pe->path,
+		.bytes_in = pe->bytes_in,
+		.bytes_out = pe->bytes_out,
+		.duration_ms = pe->duration_ms,
+	};
+
+	events_network(s->ev, &n);
+}
+
+static const char *
+synthetic_name(void *ctx, uint32_t addr)
+{
+	struct sup *s = ctx;
+
+	return dns_table_name(s->dns, addr);
+}
+
+/*
+ * The DNS stub: names the policy could allow get a synthetic address,
+ * every other name NXDOMAIN, logged as a denial.
+ */
+static void
+dns_serve(struct sup *s)
+{
+	uint8_t q[DNS_REPLY_MAX], a[DNS_REPLY_MAX];
+	struct sockaddr_storage from;
+
+	for (;;) {
+		socklen_t flen = sizeof(from);
+		ssize_t n = recvfrom(s->dns_fd, q, sizeof(q), 0,
+				     (struct sockaddr *)&from, &flen);
+		struct dns_query query;
+		struct dns_decision d;
+		size_t alen;
+
+		if (n < 0)
+			return;
+		dns_parse_query(q, (size_t)n, &query);
+		if (dns_answer(&query, s->policy, s->dns, a, sizeof(a), &alen,
+			       &d) < 0)
+			continue;
+		sendto(s->dns_fd, a, alen, 0, (struct sockaddr *)&from, flen);
+		if (d.reason) {
+			struct events_net ev = { .host = d.name,
+						 .reason = d.reason };
+
+			events_network(s->ev, &ev);
+		}
+	}
+}
+
+/* Asks init for a capture listener on each policy port not yet held. */
+static void
+request_captures(struct sup *s)
+{
+	static uint8_t asked[65536 / 8];
+	const struct policy *p = s->policy;
+
+	for (size_t i = 0; i < p->nnetworks; i++) {
+		const struct policy_network *net = &p->networks[i];
+
+		for (size_t j = 0; j < net->nendpoints; j++) {
+			const struct policy_endpoint *ep = &net->endpoints[j];
+
+			for (size_t k = 0; k < ep->nports; k++) {
+				uint16_t port = ep->ports[k];
+				struct proto_hdr h = { .type = PROTO_LISTEN,
+						       .arg = port };
+
+				if (asked[port / 8] & (1 << (port % 8)))
+					continue;
+				asked[port / 8] |= (uint8_t)(1 << (port % 8));
+				proto_send(s->init_sock, &h, NULL, 0, NULL, 0);
+			}
+		}
+	}
+}
+
+/* The sandbox-writable places, where code is not what it claims to be. */
+static void
+writable_prefixes(struct sup *s)
+{
+	static const char *const fixed[] = { "/sandbox", "/tmp", "/dev/shm" };
+	size_t n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		s->writable[n++] = fixed[i];
+	for (size_t i = 0;
+	     i < s->policy->read_write.n && n < ARRAY_SIZE(s->writable) - 1;
+	     i++)
+		if (!streq(s->policy->read_write.v[i], "/dev/null"))
+			s->writable[n++] = s->policy->read_write.v[i];
+	s->writable[n] = NULL;
+}
+
+static int
+start_network(struct sup *s)
+{
+	struct proxy_config pc = {
+		.init_pid = s->init_pid,
+		.diagfd = s->diag_fd,
+		.writable = s->writable,
+		.connect_to = s->cfg->connect_to,
+		.nconnect_to = s->cfg->nconnect_to,
+		.synthetic_name = synthetic_name,
+		.log = proxy_log,
+		.ctx = s,
+	};
+	int r;
+
+	writable_prefixes(s);
+	r = dns_table_new(&s->dns);
+	if (r == 0)
+		r = ep_add(s, s->dns_fd);
+	if (r == 0)
+		r = proxy_new(&pc, s->policy, &s->px);
+	if (r == 0)
+		r = proxy_add_listener(s->px, s->listen_fd, false);
+	if (r == 0) {
+		s->proxy_epfd = proxy_fd(s->px);
+		r = ep_add(s, s->proxy_epfd);
+	}
+	if (r == 0)
+		request_captures(s);
+	return r;
 }
 
 static struct client *
@@ -304,6 +464,16 @@ init_message(struct sup *s)
 		s->stopping = true;
 		return;
 	}
+	if (n > 0 && sup_msg.hdr.type == PROTO_LISTENING) {
+		if (nfds == 1 && sup_msg.hdr.arg > 0 &&
+		    proxy_add_listener(s->px, fds[0], true) == 0)
+			nfds = 0; /* the proxy keeps it */
+		else
+			log_error("no capture listener for port %d: %s",
+				  sup_msg.hdr.arg, strerror(-sup_msg.hdr.arg));
+		close_fds(fds, nfds);
+		return;
+	}
 	c = n > 0 ? client_by_id(s, sup_msg.hdr.id) : NULL;
 	if (c && sup_msg.hdr.type == PROTO_STARTED) {
 		c->pid = sup_msg.hdr.arg;
@@ -392,6 +562,10 @@ serve(struct sup *s)
 				handle_signals(s);
 			else if (fd == s->init_sock)
 				init_message(s);
+			else if (fd == s->proxy_epfd)
+				proxy_dispatch(s->px);
+			else if (fd == s->dns_fd)
+				dns_serve(s);
 			else if (client_by_fd(s, fd))
 				client_request(s, client_by_fd(s, fd));
 		}
@@ -465,7 +639,14 @@ supervisor_run(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
 	char why[512] = "", notes[1024] = "";
 	int r;
 
-	s = (struct sup){ .cfg = cfg, .on_exit = on_exit, .init_sock = -1 };
+	s = (struct sup){ .cfg = cfg,
+			  .on_exit = on_exit,
+			  .init_sock = -1,
+			  .policy = cfg->policy,
+			  .proxy_epfd = -1,
+			  .dns_fd = -1,
+			  .diag_fd = -1,
+			  .listen_fd = -1 };
 	for (size_t i = 0; i < SUP_MAX_CLIENTS; i++)
 		s.clients[i].fd = -1;
 	umask(077);
@@ -482,6 +663,12 @@ supervisor_run(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
 		r = wait_init_ready(&s, why, sizeof(why), notes, sizeof(notes));
 	if (r == 0)
 		r = ep_add(&s, s.init_sock);
+	if (r == 0) {
+		r = start_network(&s);
+		if (r < 0)
+			snprintf(why, sizeof(why), "cannot start the proxy: %s",
+				 strerror(-r));
+	}
 	if (r < 0) {
 		events_lifecycle(s.ev, "fail", why);
 		report(ready, r, why);

@@ -1,0 +1,1088 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "proxy/proxy.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/parse.h"
+#include "common/util.h"
+#include "policy/match.h"
+#include "proxy/http.h"
+#include "proxy/ident.h"
+
+#define PROXY_MAX_ADDRS 8
+#define PROXY_PIPE_SIZE (256 * 1024)
+#define PROXY_SPLICE_CHUNK (256 * 1024)
+#define PROXY_REPLY_MAX 4096
+
+enum side_kind { SIDE_LISTENER, SIDE_CLIENT, SIDE_UPSTREAM, SIDE_WAKE };
+
+struct conn;
+
+/* What an epoll event points at. */
+struct side {
+	enum side_kind kind;
+	int fd;
+	bool capture; /* listeners only */
+	struct conn *c;
+	uint32_t events; /* what is registered now */
+};
+
+/* One direction of a tunnel: bytes wait in a pipe between two sockets. */
+struct flow {
+	int pipe[2];
+	size_t pending; /* in the pipe */
+	bool eof; /* the reading side is done */
+	bool shut; /* the writing side was shut down */
+	uint64_t bytes;
+};
+
+/* Who called: each holder's executable and ancestors, for re-checks. */
+struct caller_exe {
+	char *exe;
+	bool tainted;
+	uint8_t holder;
+};
+
+enum conn_state { ST_HEAD, ST_RESOLVE, ST_CONNECT, ST_SEND, ST_TUNNEL };
+
+struct conn {
+	struct proxy *px;
+	uint32_t id;
+	enum conn_state state;
+	struct side client, upstream;
+	bool capture; /* came through transparent capture */
+	bool connect; /* CONNECT: answer 200 once dialed */
+	bool direct; /* --connect-to: trusted, no SSRF check */
+	char *head; /* request head being read */
+	size_t hlen;
+	struct buf out; /* rewritten head (and body bytes) for upstream */
+	char host[HTTP_HOST_MAX + 1];
+	uint16_t port;
+	char method[16];
+	pid_t pid;
+	char *binary;
+	char policy[128];
+	const struct policy_endpoint *endpoint;
+	struct caller_exe *callers;
+	size_t ncallers;
+	struct sockaddr_storage addrs[PROXY_MAX_ADDRS];
+	size_t naddrs, next_addr;
+	struct flow up, down; /* up: to the upstream; down: to the client */
+	int64_t started_ms, deadline_ms;
+	bool dead;
+	struct conn *prev, *next;
+};
+
+/* A name to resolve off the loop, and its answer. */
+struct job {
+	uint32_t conn_id;
+	char host[HTTP_HOST_MAX + 1];
+	uint16_t port;
+	int err;
+	struct sockaddr_storage addrs[PROXY_MAX_ADDRS];
+	size_t naddrs;
+	struct job *next;
+};
+
+struct proxy {
+	struct proxy_config cfg;
+	const struct policy *policy;
+	int epfd, timerfd;
+	struct side timer, wake;
+	struct conn *conns, *dead;
+	size_t nconns;
+	uint32_t next_id;
+	/* The resolver thread: getaddrinfo blocks, the loop must not. */
+	pthread_t resolver;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct job *todo, *done;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+side_watch(struct proxy *px, struct side *s, uint32_t events)
+{
+	struct epoll_event e = { .events = events, .data.ptr = s };
+	int op = s->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+
+	if (s->fd < 0 || (s->events == events && events))
+		return 0;
+	if (!events && !s->events)
+		return 0;
+	if (!events) {
+		s->events = 0;
+		return epoll_ctl(px->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	}
+	s->events = events;
+	return epoll_ctl(px->epfd, op, s->fd, &e);
+}
+
+static void
+log_conn(struct conn *c, bool allow, bool closed, const char *reason)
+{
+	struct proxy_event ev = {
+		.allow = allow,
+		.closed = closed,
+		.host = c->host[0] ? c->host : NULL,
+		.port = c->port,
+		.binary = c->binary,
+		.pid = c->pid,
+		.policy = c->policy[0] ? c->policy : NULL,
+		.reason = reason,
+		.method = c->method[0] && !c->connect ? c->method : NULL,
+	};
+
+	if (closed) {
+		ev.bytes_in = c->down.bytes;
+		ev.bytes_out = c->up.bytes;
+		ev.duration_ms = (uint64_t)(now_ms() - c->started_ms);
+	}
+	if (c->px->cfg.log)
+		c->px->cfg.log(c->px->cfg.ctx, &ev);
+}
+
+static void
+flow_close(struct flow *f)
+{
+	for (int i = 0; i < 2; i++)
+		if (f->pipe[i] >= 0)
+			close(f->pipe[i]);
+	f->pipe[0] = f->pipe[1] = -1;
+}
+
+static void
+side_close(struct proxy *px, struct side *s)
+{
+	if (s->fd < 0)
+		return;
+	side_watch(px, s, 0);
+	close(s->fd);
+	s->fd = -1;
+}
+
+/* Ends a connection; a tunnel that carried bytes gets its close event. */
+static void
+conn_free(struct conn *c, const char *close_reason)
+{
+	struct proxy *px = c->px;
+
+	if (c->dead)
+		return;
+	if (c->state == ST_TUNNEL || close_reason)
+		log_conn(c, true, true, close_reason);
+	side_close(px, &c->client);
+	side_close(px, &c->upstream);
+	flow_close(&c->up);
+	flow_close(&c->down);
+	for (size_t i = 0; i < c->ncallers; i++)
+		free(c->callers[i].exe);
+	free(c->callers);
+	free(c->head);
+	free(c->binary);
+	buf_free(&c->out);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		px->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	px->nconns--;
+	/* Freed once the current batch of events is done: a later event in
+	 * it may still point at this connection's sides. */
+	c->dead = true;
+	c->next = px->dead;
+	px->dead = c;
+}
+
+static void
+reap_dead(struct proxy *px)
+{
+	while (px->dead) {
+		struct conn *c = px->dead;
+
+		px->dead = c->next;
+		free(c);
+	}
+}
+
+static struct conn *
+conn_new(struct proxy *px, int fd, bool capture)
+{
+	struct conn *c = xcalloc(1, sizeof(*c));
+
+	c->px = px;
+	c->id = ++px->next_id;
+	c->capture = capture;
+	c->client = (struct side){ .kind = SIDE_CLIENT, .fd = fd, .c = c };
+	c->upstream = (struct side){ .kind = SIDE_UPSTREAM, .fd = -1, .c = c };
+	c->up.pipe[0] = c->up.pipe[1] = -1;
+	c->down.pipe[0] = c->down.pipe[1] = -1;
+	c->out = BUF_INIT(HTTP_HEAD_MAX + PROXY_REPLY_MAX);
+	c->started_ms = now_ms();
+	c->next = px->conns;
+	if (px->conns)
+		px->conns->prev = c;
+	px->conns = c;
+	px->nconns++;
+	return c;
+}
+
+/* Best effort: the client is told, then the connection is gone. */
+static void
+reply_and_close(struct conn *c, struct buf *b)
+{
+	if (b->len)
+		(void)!send(c->client.fd, b->data, b->len, MSG_NOSIGNAL);
+	buf_free(b);
+	conn_free(c, NULL);
+}
+
+static void
+deny(struct conn *c, int status, const char *reason)
+{
+	struct buf b = BUF_INIT(PROXY_REPLY_MAX);
+
+	log_conn(c, false, false, reason);
+	/* A captured connection speaks no HTTP to us: it is just closed. */
+	if (!c->capture)
+		http_write_denial(&b, status,
+				  status == 403 ? "policy_denied"
+						: "upstream_failed",
+				  c->host, c->port, c->binary, reason);
+	reply_and_close(c, &b);
+}
+
+static void
+reject(struct conn *c, int status, const char *why)
+{
+	struct buf b = BUF_INIT(PROXY_REPLY_MAX);
+
+	log_conn(c, false, false, why);
+	http_write_status(&b, status, why);
+	reply_and_close(c, &b);
+}
+
+/* Keeps who called, so that a new policy can be checked against it. */
+static void
+keep_callers(struct conn *c, const struct ident *id)
+{
+	size_t n = 0;
+
+	for (size_t h = 0; h < id->nholders; h++)
+		n += id->holders[h].nchain;
+	c->callers = xcalloc(n, sizeof(*c->callers));
+	for (size_t h = 0; h < id->nholders; h++) {
+		const struct ident_holder *hd = &id->holders[h];
+
+		for (size_t i = 0; i < hd->nchain; i++)
+			c->callers[c->ncallers++] = (struct caller_exe){
+				.exe = xstrdup(hd->chain[i].exe),
+				.tainted = hd->chain[i].tainted,
+				.holder = (uint8_t)h,
+			};
+	}
+	c->pid = id->holders[0].chain[0].pid;
+	c->binary = xstrdup(id->holders[0].chain[0].exe);
+}
+
+/*
+ * A tainted executable (its code can be written from inside) is only
+ * itself for a binary rule that names its exact path, never for a glob.
+ */
+static bool
+exact_rule(const struct policy_network *net, const char *exe)
+{
+	for (size_t i = 0; net && i < net->nbinaries; i++)
+		if (streq(net->binaries[i].path, exe))
+			return true;
+	return false;
+}
+
+static bool
+holder_allowed(const struct policy *p, const struct conn *c, uint8_t holder,
+	       struct match_result *res)
+{
+	const char *bins[IDENT_MAX_CHAIN];
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->ncallers && n < IDENT_MAX_CHAIN; i++)
+		if (c->callers[i].holder == holder)
+			bins[n++] =
+			    c->callers[i].tainted ? "" : c->callers[i].exe;
+	match_endpoint(p, c->host, c->port, bins, n, res);
+	if (res->allowed)
+		return true;
+	for (size_t i = 0; i < c->ncallers; i++) {
+		const char *exe = c->callers[i].exe;
+		struct match_result r;
+
+		if (c->callers[i].holder != holder || !c->callers[i].tainted)
+			continue;
+		match_endpoint(p, c->host, c->port, &exe, 1, &r);
+		if (r.allowed && exact_rule(r.network, exe)) {
+			*res = r;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Every holder of the socket must be allowed; the first decides the name. */
+static bool
+callers_allowed(const struct policy *p, const struct conn *c,
+		struct match_result *res)
+{
+	uint8_t nholders = 0;
+
+	for (size_t i = 0; i < c->ncallers; i++)
+		if (c->callers[i].holder >= nholders)
+			nholders = c->callers[i].holder + 1;
+	for (uint8_t h = 0; h < nholders; h++) {
+		struct match_result r;
+
+		if (!holder_allowed(p, c, h, &r)) {
+			*res = r;
+			return false;
+		}
+		if (h == 0)
+			*res = r;
+	}
+	return nholders > 0;
+}
+
+static int
+identify(struct conn *c)
+{
+	static struct ident id;
+	struct sockaddr_storage peer, local;
+	socklen_t plen = sizeof(peer), llen = sizeof(local);
+	unsigned long inode;
+	int r;
+
+	if (getpeername(c->client.fd, (struct sockaddr *)&peer, &plen) < 0 ||
+	    getsockname(c->client.fd, (struct sockaddr *)&local, &llen) < 0)
+		return -errno;
+	r = ident_socket_inode(c->px->cfg.diagfd, &peer, &local, &inode);
+	if (r == 0)
+		r = ident_holders(c->px->cfg.init_pid, inode,
+				  c->px->cfg.writable, &id);
+	if (r == 0)
+		keep_callers(c, &id);
+	return r;
+}
+
+static void *
+resolver_main(void *arg)
+{
+	struct proxy *px = arg;
+
+	for (;;) {
+		struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+		struct addrinfo *res = NULL;
+		struct job *j;
+		uint64_t one = 1;
+		char port[8];
+
+		pthread_mutex_lock(&px->lock);
+		while (!px->todo)
+			pthread_cond_wait(&px->cond, &px->lock);
+		j = px->todo;
+		px->todo = j->next;
+		pthread_mutex_unlock(&px->lock);
+
+		snprintf(port, sizeof(port), "%u", j->port);
+		j->err = getaddrinfo(j->host, port, &hints, &res);
+		for (struct addrinfo *a = res; a && j->naddrs < PROXY_MAX_ADDRS;
+		     a = a->ai_next)
+			memcpy(&j->addrs[j->naddrs++], a->ai_addr,
+			       a->ai_addrlen);
+		if (res)
+			freeaddrinfo(res);
+
+		pthread_mutex_lock(&px->lock);
+		j->next = px->done;
+		px->done = j;
+		pthread_mutex_unlock(&px->lock);
+		(void)!write(px->wake.fd, &one, sizeof(one));
+	}
+	return NULL;
+}
+
+static void dial_next(struct conn *c);
+
+/* The operator's mapping for host:port, if any: trusted as given. */
+static bool
+connect_to(struct conn *c)
+{
+	const struct proxy_config *cfg = &c->px->cfg;
+
+	for (size_t i = 0; i < cfg->nconnect_to; i++) {
+		const struct proxy_connect_to *m = &cfg->connect_to[i];
+		struct sockaddr_in *v4 = (void *)&c->addrs[0];
+		struct sockaddr_in6 *v6 = (void *)&c->addrs[0];
+
+		if (strcasecmp(m->host, c->host) || m->port != c->port)
+			continue;
+		memset(&c->addrs[0], 0, sizeof(c->addrs[0]));
+		if (inet_pton(AF_INET, m->addr, &v4->sin_addr) == 1) {
+			v4->sin_family = AF_INET;
+			v4->sin_port = htons(m->to_port);
+		} else if (inet_pton(AF_INET6, m->addr, &v6->sin6_addr) == 1) {
+			v6->sin6_family = AF_INET6;
+			v6->sin6_port = htons(m->to_port);
+		} else {
+			continue;
+		}
+		c->naddrs = 1;
+		c->direct = true;
+		return true;
+	}
+	return false;
+}
+
+/* Keeps the addresses the SSRF rules allow; denies when none is left. */
+static bool
+check_addrs(struct conn *c, const struct sockaddr_storage *addrs, size_t n)
+{
+	const char *why = "no_address";
+
+	c->naddrs = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *r = NULL;
+
+		if (match_addr_allowed(c->endpoint,
+				       (const struct sockaddr *)&addrs[i], &r))
+			c->addrs[c->naddrs++] = addrs[i];
+		else
+			why = r;
+	}
+	if (!c->naddrs)
+		deny(c, 403, why);
+	return c->naddrs > 0;
+}
+
+static void
+resolve(struct conn *c)
+{
+	struct proxy *px = c->px;
+	struct sockaddr_storage lit = { 0 };
+	struct sockaddr_in *v4 = (void *)&lit;
+	struct sockaddr_in6 *v6 = (void *)&lit;
+	struct job *j;
+
+	if (connect_to(c))
+		return dial_next(c);
+	if (inet_pton(AF_INET, c->host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(c->port);
+	} else if (inet_pton(AF_INET6, c->host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(c->port);
+	}
+	if (lit.ss_family) {
+		if (check_addrs(c, &lit, 1))
+			dial_next(c);
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->conn_id = c->id;
+	j->port = c->port;
+	snprintf(j->host, sizeof(j->host), "%s", c->host);
+	c->state = ST_RESOLVE;
+	side_watch(px, &c->client, 0);
+	pthread_mutex_lock(&px->lock);
+	j->next = px->todo;
+	px->todo = j;
+	pthread_cond_signal(&px->cond);
+	pthread_mutex_unlock(&px->lock);
+}
+
+static struct conn *
+conn_by_id(struct proxy *px, uint32_t id)
+{
+	for (struct conn *c = px->conns; c; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static void
+resolved(struct proxy *px)
+{
+	struct job *done;
+	uint64_t n;
+
+	(void)!read(px->wake.fd, &n, sizeof(n));
+	pthread_mutex_lock(&px->lock);
+	done = px->done;
+	px->done = NULL;
+	pthread_mutex_unlock(&px->lock);
+	while (done) {
+		struct job *j = done;
+		struct conn *c = conn_by_id(px, j->conn_id);
+
+		done = j->next;
+		if (c && c->state == ST_RESOLVE) {
+			if (j->err)
+				deny(c, 502, "name_not_resolved");
+			else if (check_addrs(c, j->addrs, j->naddrs))
+				dial_next(c);
+		}
+		free(j);
+	}
+}
+
+static void tunnel_update(struct conn *c);
+
+static void
+start_tunnel(struct conn *c)
+{
+	for (int i = 0; i < 2; i++) {
+		struct flow *f = i ? &c->down : &c->up;
+
+		if (pipe2(f->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
+			conn_free(c, "out_of_pipes");
+			return;
+		}
+		fcntl(f->pipe[0], F_SETPIPE_SZ, PROXY_PIPE_SIZE);
+	}
+	c->state = ST_TUNNEL;
+	c->deadline_ms = 0;
+	tunnel_update(c);
+}
+
+/* Sends what must reach the upstream before the tunnel starts. */
+static void
+flush_out(struct conn *c)
+{
+	while (c->out.len) {
+		ssize_t n =
+		    send(c->upstream.fd, c->out.data, c->out.len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EAGAIN) {
+			c->state = ST_SEND;
+			side_watch(c->px, &c->upstream, EPOLLOUT);
+			return;
+		}
+		if (n <= 0) {
+			conn_free(c, "upstream_closed");
+			return;
+		}
+		memmove(c->out.data, c->out.data + n, c->out.len - (size_t)n);
+		c->out.len -= (size_t)n;
+	}
+	start_tunnel(c);
+}
+
+/* The one decision event of an allowed connection, once it is dialed. */
+static void
+connected(struct conn *c)
+{
+	log_conn(c, true, false, NULL);
+	if (c->connect) {
+		struct buf b = BUF_INIT(PROXY_REPLY_MAX);
+
+		http_write_status(&b, 200, NULL);
+		if (send(c->client.fd, b.data, b.len, MSG_NOSIGNAL) !=
+		    (ssize_t)b.len) {
+			buf_free(&b);
+			conn_free(c, "client_closed");
+			return;
+		}
+		buf_free(&b);
+	}
+	flush_out(c);
+}
+
+static void
+dial_next(struct conn *c)
+{
+	while (c->next_addr < c->naddrs) {
+		struct sockaddr_storage *sa = &c->addrs[c->next_addr++];
+		socklen_t len = sa->ss_family == AF_INET
+				    ? sizeof(struct sockaddr_in)
+				    : sizeof(struct sockaddr_in6);
+		int one = 1;
+		int fd = socket(sa->ss_family,
+				SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			continue;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		side_close(c->px, &c->upstream);
+		c->upstream.fd = fd;
+		if (connect(fd, (struct sockaddr *)sa, len) == 0)
+			return connected(c);
+		if (errno == EINPROGRESS) {
+			c->state = ST_CONNECT;
+			c->deadline_ms = now_ms() + PROXY_CONNECT_TIMEOUT_MS;
+			side_watch(c->px, &c->upstream, EPOLLOUT);
+			return;
+		}
+	}
+	deny(c, 502, "upstream_unreachable");
+}
+
+static void
+connect_done(struct conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(c->upstream.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 ||
+	    err)
+		return dial_next(c);
+	side_watch(c->px, &c->upstream, 0);
+	connected(c);
+}
+
+static void
+decide(struct conn *c)
+{
+	struct match_result res;
+
+	if (identify(c) < 0)
+		return deny(c, 403, "caller_unknown");
+	if (!callers_allowed(c->px->policy, c, &res))
+		return deny(c, 403, res.reason ? res.reason : "denied");
+	snprintf(c->policy, sizeof(c->policy), "%s",
+		 res.policy_name ? res.policy_name : "");
+	c->endpoint = res.endpoint;
+	resolve(c);
+}
+
+/* Headers that speak to the proxy, not to the origin, are dropped. */
+static bool
+hop_header(const struct http_header *h)
+{
+	static const char *const drop[] = { "proxy-connection",
+					    "proxy-authorization", "connection",
+					    "keep-alive" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(drop); i++)
+		if (h->name.len == strlen(drop[i]) &&
+		    !strncasecmp(h->name.p, drop[i], h->name.len))
+			return true;
+	return false;
+}
+
+/*
+ * An absolute-form request goes upstream in origin form, one request per
+ * connection (Connection: close), so a second request on the same client
+ * connection cannot reach another host through this tunnel.
+ */
+static int
+rewrite_absolute(struct conn *c, const struct http_request *r, size_t hlen)
+{
+	struct buf *b = &c->out;
+	int e =
+	    buf_printf(b, "%.*s %.*s%s%.*s HTTP/1.1\r\n", (int)r->method.len,
+		       r->method.p, (int)(r->path.len ? r->path.len : 1),
+		       r->path.len ? r->path.p : "/", r->has_query ? "?" : "",
+		       (int)r->query.len, r->has_query ? r->query.p : "");
+
+	for (size_t i = 0; e == 0 && i < r->nheaders; i++)
+		if (!hop_header(&r->headers[i]))
+			e = buf_printf(
+			    b, "%.*s: %.*s\r\n", (int)r->headers[i].name.len,
+			    r->headers[i].name.p, (int)r->headers[i].value.len,
+			    r->headers[i].value.p);
+	if (e == 0)
+		e = buf_puts(b, "Connection: close\r\n\r\n");
+	/* Body bytes that came with the head follow it. */
+	if (e == 0 && c->hlen > hlen)
+		e = buf_append(b, c->head + hlen, c->hlen - hlen);
+	return e;
+}
+
+static void
+head_parsed(struct conn *c, const struct http_request *r, size_t hlen)
+{
+	snprintf(c->method, sizeof(c->method), "%.*s", (int)r->method.len,
+		 r->method.p);
+	snprintf(c->host, sizeof(c->host), "%s", r->host);
+	c->port = r->port;
+	if (r->form == HTTP_FORM_ORIGIN)
+		return reject(c, 400, "not_a_proxy_request");
+	if (http_check_host(r) < 0)
+		return deny(c, 403, "host_mismatch");
+	c->connect = r->form == HTTP_FORM_AUTHORITY;
+	/* Bytes a client sent after CONNECT's head go through the tunnel. */
+	if (c->connect && c->hlen > hlen &&
+	    buf_append(&c->out, c->head + hlen, c->hlen - hlen) < 0)
+		return reject(c, 431, "too_much_early_data");
+	if (!c->connect && rewrite_absolute(c, r, hlen) < 0)
+		return reject(c, 431, "head_too_large");
+	free(c->head);
+	c->head = NULL;
+	side_watch(c->px, &c->client, 0);
+	decide(c);
+}
+
+static void
+read_head(struct conn *c)
+{
+	static struct http_request req;
+	ssize_t n;
+	int r;
+
+	if (!c->head)
+		c->head = xmalloc(HTTP_HEAD_MAX + 1);
+	n = recv(c->client.fd, c->head + c->hlen, HTTP_HEAD_MAX - c->hlen, 0);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n <= 0)
+		return conn_free(c, NULL);
+	c->hlen += (size_t)n;
+	r = http_parse_request(c->head, c->hlen, &req);
+	if (r == 0 && c->hlen >= HTTP_HEAD_MAX)
+		r = -E2BIG, req.reject_status = 431;
+	if (r < 0)
+		return reject(c, req.reject_status ? req.reject_status : 400,
+			      r == -E2BIG ? "head_too_large" : "bad_request");
+	if (r > 0)
+		head_parsed(c, &req, (size_t)r);
+}
+
+/* Moves what it can from a socket into a flow's pipe; -1 on error. */
+static int
+flow_fill(struct flow *f, int from)
+{
+	ssize_t n;
+
+	if (f->eof || f->pending >= PROXY_PIPE_SIZE)
+		return 0;
+	n = splice(from, NULL, f->pipe[1], NULL, PROXY_SPLICE_CHUNK,
+		   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n > 0)
+		f->pending += (size_t)n;
+	else if (n == 0)
+		f->eof = true;
+	else if (errno != EAGAIN && errno != EINTR)
+		return -1;
+	return 0;
+}
+
+/* Moves what the pipe holds to a socket; shuts it at the end; -1 on error. */
+static int
+flow_drain(struct flow *f, int to)
+{
+	if (f->pending) {
+		ssize_t n = splice(f->pipe[0], NULL, to, NULL, f->pending,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+
+		if (n > 0) {
+			f->pending -= (size_t)n;
+			f->bytes += (uint64_t)n;
+		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			return -1;
+		}
+	}
+	if (f->eof && !f->pending && !f->shut) {
+		shutdown(to, SHUT_WR); /* half-close travels on */
+		f->shut = true;
+	}
+	return 0;
+}
+
+static uint32_t
+side_events(const struct flow *in, const struct flow *out)
+{
+	uint32_t ev = 0;
+
+	if (!in->eof && in->pending < PROXY_PIPE_SIZE)
+		ev |= EPOLLIN;
+	if (out->pending)
+		ev |= EPOLLOUT;
+	return ev;
+}
+
+static void
+tunnel_update(struct conn *c)
+{
+	if (c->up.shut && c->down.shut)
+		return conn_free(c, NULL);
+	side_watch(c->px, &c->client, side_events(&c->up, &c->down));
+	side_watch(c->px, &c->upstream, side_events(&c->down, &c->up));
+}
+
+static void
+tunnel_io(struct conn *c, struct side *s, uint32_t ev)
+{
+	bool client = s == &c->client;
+	struct flow *in = client ? &c->up : &c->down;
+	struct flow *out = client ? &c->down : &c->up;
+	int r = 0;
+
+	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		r = flow_fill(in, s->fd);
+	if (r == 0 && (ev & (EPOLLOUT | EPOLLERR)))
+		r = flow_drain(out, s->fd);
+	/* Data just read may go out on the other side at once. */
+	if (r == 0)
+		r = flow_drain(in, client ? c->upstream.fd : c->client.fd);
+	if (r < 0)
+		return conn_free(c, NULL);
+	tunnel_update(c);
+}
+
+/* A captured connection: the synthetic address it dialed names the host. */
+static void
+captured(struct conn *c)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	const struct sockaddr_in *v4 = (const void *)&local;
+	const char *name = NULL;
+
+	if (getsockname(c->client.fd, (struct sockaddr *)&local, &len) == 0 &&
+	    local.ss_family == AF_INET) {
+		c->port = ntohs(v4->sin_port);
+		if (c->px->cfg.synthetic_name)
+			name = c->px->cfg.synthetic_name(
+			    c->px->cfg.ctx, ntohl(v4->sin_addr.s_addr));
+	}
+	if (!name)
+		return deny(c, 403, "unknown_address");
+	snprintf(c->host, sizeof(c->host), "%s", name);
+	decide(c);
+}
+
+static void
+accept_all(struct proxy *px, struct side *l)
+{
+	for (;;) {
+		int one = 1;
+		int fd =
+		    accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct conn *c;
+
+		if (fd < 0)
+			return;
+		if (px->nconns >= PROXY_MAX_CONNS) {
+			close(fd); /* the limit: refuse rather than stall */
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c = conn_new(px, fd, l->capture);
+		if (l->capture) {
+			captured(c);
+		} else {
+			c->deadline_ms = c->started_ms + PROXY_HEAD_TIMEOUT_MS;
+			side_watch(px, &c->client, EPOLLIN);
+		}
+	}
+}
+
+static void
+expire(struct proxy *px)
+{
+	int64_t now = now_ms();
+	uint64_t ticks;
+
+	(void)!read(px->timerfd, &ticks, sizeof(ticks));
+	for (struct conn *c = px->conns, *next; c; c = next) {
+		next = c->next;
+		if (!c->deadline_ms || c->deadline_ms > now)
+			continue;
+		if (c->state == ST_HEAD)
+			reject(c, 408, "head_timeout");
+		else if (c->state == ST_CONNECT || c->state == ST_RESOLVE)
+			deny(c, 504, "upstream_timeout");
+	}
+}
+
+static void
+conn_event(struct conn *c, struct side *s, uint32_t ev)
+{
+	switch (c->state) {
+	case ST_HEAD:
+		read_head(c);
+		break;
+	case ST_CONNECT:
+		connect_done(c);
+		break;
+	case ST_SEND:
+		flush_out(c);
+		break;
+	case ST_TUNNEL:
+		tunnel_io(c, s, ev);
+		break;
+	case ST_RESOLVE:
+		break;
+	}
+}
+
+void
+proxy_dispatch(struct proxy *px)
+{
+	struct epoll_event evs[64];
+	int n = epoll_wait(px->epfd, evs, ARRAY_SIZE(evs), 0);
+
+	for (int i = 0; i < n; i++) {
+		struct side *s = evs[i].data.ptr;
+
+		if (s == &px->timer)
+			expire(px);
+		else if (s == &px->wake)
+			resolved(px);
+		else if (s->kind == SIDE_LISTENER)
+			accept_all(px, s);
+		else if (!s->c->dead && s->fd >= 0)
+			conn_event(s->c, s, evs[i].events);
+	}
+	reap_dead(px);
+}
+
+void
+proxy_set_policy(struct proxy *px, const struct policy *p)
+{
+	px->policy = p;
+	for (struct conn *c = px->conns, *next; c; c = next) {
+		struct match_result res;
+
+		next = c->next;
+		if (c->state == ST_HEAD || !c->ncallers)
+			continue;
+		if (callers_allowed(p, c, &res)) {
+			c->endpoint = res.endpoint;
+			continue;
+		}
+		/* Revoked: the tunnel closes, and says why. */
+		conn_free(c, "policy_revoked");
+	}
+	reap_dead(px);
+}
+
+static int
+add_side(struct proxy *px, struct side *s, int fd)
+{
+	*s = (struct side){ .kind = SIDE_WAKE, .fd = fd };
+	return side_watch(px, s, EPOLLIN) < 0 ? -errno : 0;
+}
+
+int
+proxy_new(const struct proxy_config *cfg, const struct policy *p,
+	  struct proxy **ret)
+{
+	struct itimerspec tick = { .it_interval = { 0, 250 * 1000000 },
+				   .it_value = { 0, 250 * 1000000 } };
+	struct proxy *px = xcalloc(1, sizeof(*px));
+	int r;
+
+	px->cfg = *cfg;
+	px->policy = p;
+	pthread_mutex_init(&px->lock, NULL);
+	pthread_cond_init(&px->cond, NULL);
+	px->epfd = epoll_create1(EPOLL_CLOEXEC);
+	px->timerfd =
+	    timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	r = px->epfd < 0 || px->timerfd < 0 ? -errno : 0;
+	if (r == 0)
+		r = timerfd_settime(px->timerfd, 0, &tick, NULL) < 0 ? -errno
+								     : 0;
+	if (r == 0)
+		r = add_side(px, &px->timer, px->timerfd);
+	if (r == 0)
+		r = add_side(px, &px->wake,
+			     eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+	if (r == 0)
+		r = -pthread_create(&px->resolver, NULL, resolver_main, px);
+	if (r < 0)
+		return r;
+	*ret = px;
+	return 0;
+}
+
+int
+proxy_fd(const struct proxy *px)
+{
+	return px->epfd;
+}
+
+int
+proxy_add_listener(struct proxy *px, int fd, bool capture)
+{
+	struct side *s = xcalloc(1, sizeof(*s));
+
+	*s = (struct side){ .kind = SIDE_LISTENER,
+			    .fd = fd,
+			    .capture = capture };
+	return side_watch(px, s, EPOLLIN) < 0 ? -errno : 0;
+}
+
+size_t
+proxy_open_conns(const struct proxy *px)
+{
+	return px->nconns;
+}
+
+static int
+parse_port(const char *s, size_t n, uint16_t *ret)
+{
+	char tmp[8];
+	uint64_t v;
+
+	if (n == 0 || n >= sizeof(tmp))
+		return -EINVAL;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	if (parse_u64(tmp, 1, 65535, &v) < 0)
+		return -EINVAL;
+	*ret = (uint16_t)v;
+	return 0;
+}
+
+int
+proxy_parse_connect_to(const char *s, struct proxy_connect_to *ret)
+{
+	const char *c1 = strchr(s, ':'), *c2, *addr, *end;
+	size_t alen;
+
+	if (!c1 || c1 == s || (size_t)(c1 - s) >= sizeof(ret->host))
+		return -EINVAL;
+	c2 = strchr(c1 + 1, ':');
+	if (!c2 || parse_port(c1 + 1, (size_t)(c2 - c1 - 1), &ret->port) < 0)
+		return -EINVAL;
+	addr = c2 + 1;
+	end = *addr == '[' ? strchr(addr, ']') : strrchr(addr, ':');
+	if (!end)
+		return -EINVAL;
+	if (*addr == '[') {
+		alen = (size_t)(end - addr - 1);
+		addr++;
+		end++;
+	} else {
+		alen = (size_t)(end - addr);
+	}
+	if (*end != ':' || alen == 0 || alen >= sizeof(ret->addr) ||
+	    parse_port(end + 1, strlen(end + 1), &ret->to_port) < 0)
+		return -EINVAL;
+	snprintf(ret->host, sizeof(ret->host), "%.*s", (int)(c1 - s), s);
+	snprintf(ret->addr, sizeof(ret->addr), "%.*s", (int)alen, addr);
+	return 0;
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The egress proxy (DESIGN.md section 4): one epoll loop in the
+ * supervisor, fed by listeners made inside the sandbox's network
+ * namespace. Every connection goes through one pipeline: identify the
+ * caller, match the policy, resolve and check every address, dial, relay
+ * with splice(2), and record the decision.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "policy/policy.h"
+
+#define PROXY_MAX_CONNS 16384
+#define PROXY_MAX_CONNECT_TO 64
+#define PROXY_CONNECT_TIMEOUT_MS 10000
+#define PROXY_HEAD_TIMEOUT_MS 10000
+#define PROXY_IDLE_TIMEOUT_MS (60 * 60 * 1000)
+
+/* One decision or one close, for the event log. */
+struct proxy_event {
+	bool allow;
+	bool closed;
+	const char *host;
+	uint16_t port;
+	const char *binary;
+	pid_t pid;
+	const char *policy;
+	const char *reason;
+	const char *method;
+	const char *path;
+	uint64_t bytes_in, bytes_out, duration_ms;
+};
+
+/* An operator's --connect-to HOST:PORT:ADDR:PORT: trusted, loopback too. */
+struct proxy_connect_to {
+	char host[256];
+	uint16_t port;
+	char addr[64];
+	uint16_t to_port;
+};
+
+struct proxy_config {
+	pid_t init_pid; /* host pid of sandbox init */
+	int diagfd; /* NETLINK_SOCK_DIAG inside the sandbox */
+	const char *const *writable; /* sandbox-writable path prefixes */
+	const struct proxy_connect_to *connect_to;
+	size_t nconnect_to;
+	/* Names the DNS stub handed out synthetic addresses for. */
+	const char *(*synthetic_name)(void *ctx, uint32_t addr);
+	void (*log)(void *ctx, const struct proxy_event *ev);
+	void *ctx;
+};
+
+struct proxy;
+
+/* The proxy's own epoll descriptor is proxy_fd(); poll it for input. */
+int proxy_new(const struct proxy_config *cfg, const struct policy *p,
+	      struct proxy **ret);
+int proxy_fd(const struct proxy *px);
+/* An explicit proxy listener (CONNECT, absolute-form) or a capture one. */
+int proxy_add_listener(struct proxy *px, int fd, bool capture);
+/* Handles whatever is ready, without blocking. */
+void proxy_dispatch(struct proxy *px);
+/*
+ * Swaps the policy (the caller keeps the old one alive until this
+ * returns) and closes open tunnels that it no longer allows, logging each.
+ */
+void proxy_set_policy(struct proxy *px, const struct policy *p);
+/* Parses "HOST:PORT:ADDR:PORT" (ADDR may be [v6]). */
+int proxy_parse_connect_to(const char *s, struct proxy_connect_to *ret);
+size_t proxy_open_conns(const struct proxy *px);
