@@ -49,6 +49,12 @@ _Static_assert(EVENTS_LINE_MAX <= JSONREAD_MAX_INPUT,
 /* What --source selects, by the event's class. */
 enum { SRC_SANDBOX = 1, SRC_SUPERVISOR = 2, SRC_OTHER = 4, SRC_ALL = 7 };
 
+/* A line as stored, kept until it is known to be among the last N. */
+struct line {
+	char *text;
+	size_t len;
+};
+
 struct logs {
 	const char *name;
 	bool follow, json, has_since;
@@ -59,7 +65,7 @@ struct logs {
 
 	int dirfd;
 	bool live; /* following: lines are printed as they come */
-	char **ring; /* the last lines that matched, before following */
+	struct line *ring; /* the last lines that matched, before following */
 	size_t ring_n, ring_cap, ring_head;
 	uint64_t skipped; /* lines that are not JSON objects, with -o json */
 };
@@ -586,39 +592,79 @@ event_wanted(const struct logs *L, const struct jsonread_obj *o,
 	return !L->has_since || get_int(o, "time", -1) >= L->since_ms;
 }
 
-/* Keeps the last L->lines lines until following starts, then prints. */
+/* Prints one chosen line: rendered for people, or as stored. */
 static void
-emit(struct logs *L, char *line)
+print_line(const struct logs *L, const char *line, size_t len)
 {
-	if (L->live) {
-		puts(line);
-		free(line);
-	} else if (L->lines == 0) {
-		free(line);
-	} else if (L->ring_n < L->lines) {
-		if (L->ring_n == L->ring_cap) {
-			L->ring_cap = L->ring_cap ? L->ring_cap * 2 : 256;
-			if (L->ring_cap > L->lines)
-				L->ring_cap = L->lines;
-			L->ring =
-			    xrealloc(L->ring, L->ring_cap * sizeof(*L->ring));
-		}
-		L->ring[L->ring_n++] = line;
-	} else {
-		free(L->ring[L->ring_head]);
-		L->ring[L->ring_head] = line;
-		L->ring_head = (L->ring_head + 1) % L->ring_n;
+	struct buf out = BUF_INIT(LOGS_RENDER_MAX);
+	struct jsonread_obj o;
+
+	if (L->json) {
+		fwrite(line, 1, len, stdout);
+		putchar('\n');
+		return;
 	}
+	if (jsonread_parse(line, len, &o) < 0) {
+		put_clean(&out, line, len);
+	} else {
+		render_event(&o, renderer_for(&o), &out);
+		jsonread_free(&o);
+	}
+	puts(buf_str(&out));
+	buf_free(&out);
+}
+
+/*
+ * Whether a line is shown: an event that passes the filters or, for
+ * people, a line that is no event. The latter are counted for -o json.
+ */
+static bool
+line_wanted(struct logs *L, const char *line, size_t len)
+{
+	struct jsonread_obj o;
+	bool want;
+
+	if (jsonread_parse(line, len, &o) < 0) {
+		L->skipped += L->json;
+		return !L->json;
+	}
+	want = event_wanted(L, &o, renderer_for(&o));
+	jsonread_free(&o);
+	return want;
+}
+
+/* Keeps the last L->lines lines; only those are rendered, at the end. */
+static void
+keep(struct logs *L, const char *line, size_t len)
+{
+	struct line *slot;
+
+	if (L->ring_n < L->lines && L->ring_n == L->ring_cap) {
+		L->ring_cap = L->ring_cap ? L->ring_cap * 2 : 256;
+		if (L->ring_cap > L->lines)
+			L->ring_cap = L->lines;
+		L->ring = xrealloc(L->ring, L->ring_cap * sizeof(*L->ring));
+	}
+	if (L->ring_n < L->lines) {
+		slot = &L->ring[L->ring_n++];
+	} else {
+		slot = &L->ring[L->ring_head];
+		L->ring_head = (L->ring_head + 1) % L->ring_n;
+		free(slot->text);
+	}
+	slot->text = xmalloc(len);
+	memcpy(slot->text, line, len);
+	slot->len = len;
 }
 
 static void
 ring_flush(struct logs *L)
 {
 	for (size_t i = 0; i < L->ring_n; i++) {
-		char *s = L->ring[(L->ring_head + i) % L->ring_n];
+		struct line *l = &L->ring[(L->ring_head + i) % L->ring_n];
 
-		puts(s);
-		free(s);
+		print_line(L, l->text, l->len);
+		free(l->text);
 	}
 	free(L->ring);
 	L->ring = NULL;
@@ -628,30 +674,12 @@ ring_flush(struct logs *L)
 static void
 logs_line(struct logs *L, const char *line, size_t len)
 {
-	struct buf out = BUF_INIT(LOGS_RENDER_MAX);
-	struct jsonread_obj o;
-	const struct renderer *r;
-	bool want;
-
-	if (len == 0)
+	if (len == 0 || !line_wanted(L, line, len))
 		return;
-	if (jsonread_parse(line, len, &o) < 0) {
-		if (L->json)
-			L->skipped++;
-		else
-			put_clean(&out, line, len);
-	} else {
-		r = renderer_for(&o);
-		want = event_wanted(L, &o, r);
-		if (want && L->json)
-			buf_append(&out, line, len);
-		else if (want)
-			render_event(&o, r, &out);
-		jsonread_free(&o);
-	}
-	if (out.len)
-		emit(L, buf_steal(&out));
-	buf_free(&out);
+	if (L->live)
+		print_line(L, line, len);
+	else if (L->lines > 0)
+		keep(L, line, len);
 }
 
 /* --- Reading the files ---------------------------------------------------- */

@@ -6,8 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/client.h"
+#include "common/parse.h"
+#include "common/paths.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -98,6 +102,129 @@ policy_get(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+static const char set_usage[] =
+    "brig policy set NAME --policy F [--wait] [--timeout S]";
+static const char set_help[] =
+    "Usage: brig policy set NAME --policy F [--wait] [--timeout S]\n\n"
+    "Replaces the network policies of a running sandbox, without a\n"
+    "restart. The file is stored as a new revision (an identical policy\n"
+    "makes none) and pushed to the sandbox's supervisor, which swaps it\n"
+    "in whole or refuses it; a refused revision leaves the previous one\n"
+    "in force. Open connections the new revision no longer allows are\n"
+    "closed. filesystem_policy, landlock and process cannot change.\n\n"
+    "  -p, --policy F    the new policy file\n"
+    "  -w, --wait        wait until enforced (exit 0), refused (exit 1)\n"
+    "                    or timed out (exit 124)\n"
+    "  -t, --timeout S   how long to wait, in seconds (default 10)\n";
+
+#define SET_EXIT_TIMEOUT 124
+#define SET_DEFAULT_TIMEOUT_S 10
+
+struct set_opts {
+	const char *file;
+	bool wait;
+	uint64_t timeout_s;
+};
+
+static int
+set_parse(int argc, char **argv, struct set_opts *o)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "wait", no_argument, NULL, 'w' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	o->timeout_s = SET_DEFAULT_TIMEOUT_S;
+	while ((c = getopt_long(argc, argv, "p:wt:h", opts, NULL)) != -1) {
+		if (c == 'p')
+			o->file = optarg;
+		else if (c == 'w')
+			o->wait = true;
+		else if (c == 't' &&
+			 parse_duration(optarg, &o->timeout_s) == 0 &&
+			 o->timeout_s <= 3600)
+			continue;
+		else
+			return c == 'h'
+				   ? cli_help(set_help)
+				   : cli_usage_error(set_usage, "bad option");
+	}
+	if (!o->file || optind + 1 != argc)
+		return cli_usage_error(set_usage,
+				       "a sandbox name and --policy F are "
+				       "required");
+	return -1;
+}
+
+/* Stores the revision, pushes it, records the outcome. */
+static int
+set_push(struct cli *cli, const char *name, const struct set_opts *o,
+	 const char *text)
+{
+	_cleanup_free_ char *dir = paths_sandbox_dir(cli->state_dir, name);
+	char sha[65], why[512] = "";
+	int64_t rev;
+	bool created;
+	int fd, r;
+
+	policy_sha256_hex(text, strlen(text), sha);
+	r = store_revision_add(cli->store, name, text, sha, &rev, &created);
+	if (r < 0) {
+		log_error("no sandbox named '%s'", name);
+		return EXIT_FAIL;
+	}
+	fd = client_connect(dir);
+	if (fd < 0) {
+		log_error("sandbox '%s' is not running", name);
+		return EXIT_FAIL;
+	}
+	r = client_policy(fd, rev, text, sha, (int)o->timeout_s * 1000, why,
+			  sizeof(why));
+	close(fd);
+	if (r == -ETIMEDOUT) {
+		log_error("revision %lld of sandbox '%s' was not confirmed "
+			  "within %llus",
+			  (long long)rev, name,
+			  (unsigned long long)o->timeout_s);
+		return o->wait ? SET_EXIT_TIMEOUT : EXIT_FAIL;
+	}
+	if (r < 0) {
+		store_revision_set_status(cli->store, name, rev,
+					  STORE_REV_FAILED, *why ? why : NULL);
+		log_error("sandbox '%s' refused revision %lld: %s", name,
+			  (long long)rev, *why ? why : strerror(-r));
+		return EXIT_FAIL;
+	}
+	store_revision_set_status(cli->store, name, rev, STORE_REV_LOADED,
+				  NULL);
+	printf("sandbox '%s': policy revision %lld %s\n", name, (long long)rev,
+	       created ? "enforced" : "unchanged, enforced");
+	return 0;
+}
+
+static int
+policy_set(struct cli *cli, int argc, char **argv)
+{
+	_cleanup_free_ char *text = NULL;
+	struct set_opts o = { 0 };
+	struct policy *p = NULL;
+	int r = set_parse(argc, argv, &o);
+
+	if (r >= 0)
+		return r;
+	if (cli_load_policy(o.file, &p, &text) < 0)
+		return EXIT_FAIL;
+	policy_free(p);
+	if (cli_store(cli) < 0)
+		return EXIT_FAIL;
+	return set_push(cli, argv[optind], &o, text);
+}
+
 static const char list_usage[] = "brig policy list NAME";
 
 static int
@@ -138,6 +265,7 @@ cmd_policy(struct cli *cli, int argc, char **argv)
 {
 	static const struct cli_verb verbs[] = {
 		{ "check", policy_check, "check a policy file" },
+		{ "set", policy_set, "replace a running sandbox's policy" },
 		{ "get", policy_get, "print a sandbox's policy revision" },
 		{ "list", policy_list, "list a sandbox's policy revisions" },
 		{ NULL, NULL, NULL },

@@ -397,3 +397,27 @@ client_exec(int fd, char **argv, int argc)
 					    : s.error;
 	return exit_code(s.status);
 }
+
+int
+client_policy(int fd, int64_t rev, const char *text, const char *sha256,
+	      int timeout_ms, char *why, size_t whylen)
+{
+	struct proto_hdr h = { .type = PROTO_POLICY, .arg = (int32_t)rev };
+	char *strings[2] = { (char *)text, (char *)sha256 };
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int r = proto_send(fd, &h, strings, 2, NULL, 0);
+
+	if (r < 0)
+		return r;
+	r = poll(&p, 1, timeout_ms);
+	if (r == 0)
+		return -ETIMEDOUT;
+	r = proto_recv(fd, &cli_msg, NULL, NULL);
+	if (r <= 0)
+		return r < 0 ? r : -ECONNRESET;
+	if (cli_msg.hdr.type == PROTO_OK)
+		return 0;
+	snprintf(why, whylen, "%s",
+		 cli_msg.nstrings ? cli_msg.strings[0] : "refused");
+	return -EINVAL;
+}

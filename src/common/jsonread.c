@@ -533,8 +533,10 @@ jsonread_free(struct jsonread_obj *o)
 const struct jsonread_field *
 jsonread_get(const struct jsonread_obj *o, const char *key)
 {
+	/* The first byte rules most keys out without a call. */
 	for (size_t i = 0; i < o->n; i++)
-		if (streq(o->fields[i].key, key))
+		if (o->fields[i].key[0] == key[0] &&
+		    strcmp(o->fields[i].key, key) == 0)
 			return &o->fields[i];
 	return NULL;
 }

@@ -594,6 +594,7 @@ flush_out(struct conn *c)
 		}
 		memmove(c->out.data, c->out.data + n, c->out.len - (size_t)n);
 		c->out.len -= (size_t)n;
+		c->up.bytes += (uint64_t)n;
 	}
 	start_tunnel(c);
 }

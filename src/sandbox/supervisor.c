@@ -415,6 +415,45 @@ client_exec(struct sup *s, struct client *c, int *fds, size_t nfds)
 	}
 }
 
+/*
+ * A new revision, live: only network_policies may change. The old policy
+ * stays in force unless the new one is swapped in whole; open tunnels it
+ * no longer allows are closed (each with an event).
+ */
+static void
+client_policy(struct sup *s, struct client *c)
+{
+	const char *text = sup_msg.nstrings == 2 ? sup_msg.strings[0] : NULL;
+	const char *sha = sup_msg.nstrings == 2 ? sup_msg.strings[1] : "";
+	struct policy_error err = { 0 };
+	struct policy *p = NULL;
+	const struct policy *old = s->policy;
+	char why[300];
+
+	if (!text || policy_parse(text, strlen(text), &p, &err) < 0) {
+		snprintf(why, sizeof(why), "the policy does not load: %s",
+			 text ? err.message : "no text");
+	} else if (!policy_static_equal(old, p)) {
+		snprintf(why, sizeof(why),
+			 "filesystem_policy, landlock and process are fixed "
+			 "when a sandbox is created: recreate the sandbox to "
+			 "change them");
+	} else {
+		s->policy = p;
+		writable_prefixes(s);
+		proxy_set_policy(s->px, p);
+		request_captures(s);
+		if (old != s->cfg->policy)
+			policy_free((struct policy *)old);
+		events_policy(s->ev, sup_msg.hdr.arg, sha, "loaded", NULL);
+		client_reply(c, PROTO_OK, sup_msg.hdr.arg, NULL, -1);
+		return;
+	}
+	policy_free(p);
+	events_policy(s->ev, sup_msg.hdr.arg, sha, "refused", why);
+	client_reply(c, PROTO_ERROR, EINVAL, why, -1);
+}
+
 static void
 client_request(struct sup *s, struct client *c)
 {
@@ -445,6 +484,9 @@ client_request(struct sup *s, struct client *c)
 		break;
 	case PROTO_PING:
 		client_reply(c, PROTO_OK, s->init_pid, s->cfg->name, -1);
+		break;
+	case PROTO_POLICY:
+		client_policy(s, c);
 		break;
 	default:
 		client_reply(c, PROTO_ERROR, EINVAL, "unknown request", -1);
