@@ -216,6 +216,27 @@ parent_of(pid_t pid)
 	return ppid;
 }
 
+/* The last NSpid field of /proc/<pid>/status: the innermost pid. */
+static pid_t
+inner_pid(pid_t pid)
+{
+	_cleanup_free_ char *status = NULL;
+	char path[64], *line, *last;
+	uint64_t v;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (read_file_at(AT_FDCWD, path, 16384, &status, NULL) < 0)
+		return pid;
+	line = strstr(status, "\nNSpid:");
+	if (!line)
+		return pid;
+	line[strcspn(line + 1, "\n") + 1] = '\0';
+	last = strrchr(line, '\t');
+	if (!last || parse_u64(last + 1, 1, INT32_MAX, &v) < 0)
+		return pid;
+	return (pid_t)v;
+}
+
 static int
 fill_chain(pid_t pid, pid_t init_pid, const char *const *writable,
 	   struct ident_holder *h)
@@ -233,6 +254,7 @@ fill_chain(pid_t pid, pid_t init_pid, const char *const *writable,
 			return h->nchain ? 0 : -ESRCH;
 		p->exe[n] = '\0';
 		p->pid = pid;
+		p->nspid = h->nchain == 0 ? inner_pid(pid) : 0;
 		p->tainted = in_writable(p->exe, writable) ||
 			     maps_tainted(pid, writable);
 		h->nchain++;

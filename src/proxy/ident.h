@@ -18,6 +18,7 @@
 
 struct ident_proc {
 	pid_t pid; /* host pid */
+	pid_t nspid; /* the same process's pid inside the sandbox */
 	char exe[IDENT_PATH_MAX];
 	/* Its executable, or code it maps, lies where the sandbox can write
 	 * (LD_PRELOAD, a copied binary, memfd): only an exact policy path

@@ -305,7 +305,7 @@ keep_callers(struct conn *c, const struct ident *id)
 				.holder = (uint8_t)h,
 			};
 	}
-	c->pid = id->holders[0].chain[0].pid;
+	c->pid = id->holders[0].chain[0].nspid;
 	c->binary = xstrdup(id->holders[0].chain[0].exe);
 }
 
@@ -561,17 +561,8 @@ static void tunnel_update(struct conn *c);
 static void
 start_tunnel(struct conn *c)
 {
-	for (int i = 0; i < 2; i++) {
-		struct flow *f = i ? &c->down : &c->up;
-
-		if (pipe2(f->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
-			conn_free(c, "out_of_pipes");
-			return;
-		}
-		fcntl(f->pipe[0], F_SETPIPE_SZ, PROXY_PIPE_SIZE);
-	}
 	c->state = ST_TUNNEL;
-	c->deadline_ms = 0;
+	c->deadline_ms = now_ms() + PROXY_IDLE_TIMEOUT_MS;
 	tunnel_update(c);
 }
 
@@ -680,9 +671,13 @@ decide(struct conn *c)
 static bool
 hop_header(const struct http_header *h)
 {
-	static const char *const drop[] = { "proxy-connection",
-					    "proxy-authorization", "connection",
-					    "keep-alive" };
+	/* Upgrade too: a protocol switch (h2c, websocket) would turn the
+	 * one request this connection carries into a tunnel of its own. */
+	static const char *const drop[] = {
+		"proxy-connection", "proxy-authorization",
+		"connection",       "keep-alive",
+		"upgrade",          "te"
+	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(drop); i++)
 		if (h->name.len == strlen(drop[i]) &&
@@ -777,6 +772,13 @@ flow_fill(struct flow *f, int from)
 
 	if (f->eof || f->pending >= PROXY_PIPE_SIZE)
 		return 0;
+	/* Pipes are made when bytes first flow: an idle tunnel holds two
+	 * descriptors, not six. */
+	if (f->pipe[0] < 0) {
+		if (pipe2(f->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+			return -1;
+		fcntl(f->pipe[0], F_SETPIPE_SZ, PROXY_PIPE_SIZE);
+	}
 	n = splice(from, NULL, f->pipe[1], NULL, PROXY_SPLICE_CHUNK,
 		   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	if (n > 0)
@@ -848,6 +850,7 @@ tunnel_io(struct conn *c, struct side *s, uint32_t ev)
 		r = flow_drain(in, client ? c->upstream.fd : c->client.fd);
 	if (r < 0)
 		return conn_free(c, NULL);
+	c->deadline_ms = now_ms() + PROXY_IDLE_TIMEOUT_MS;
 	tunnel_update(c);
 }
 
@@ -914,6 +917,8 @@ expire(struct proxy *px)
 			reject(c, 408, "head_timeout");
 		else if (c->state == ST_CONNECT || c->state == ST_RESOLVE)
 			deny(c, 504, "upstream_timeout");
+		else if (c->state == ST_TUNNEL)
+			conn_free(c, "idle_timeout");
 	}
 }
 

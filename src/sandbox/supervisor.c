@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -31,6 +32,7 @@
 
 #define SUP_MAX_CLIENTS 256
 #define SUP_INIT_TIMEOUT_MS 10000
+#define SUP_ROOT_NOFILE (256 * 1024)
 #define SANDBOX_NAMESPACES                                           \
 	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | \
 	 CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP)
@@ -662,6 +664,27 @@ detach_stdio(const char *dir, int keep)
 		log_set_fd(logfd);
 }
 
+/*
+ * Each tunnel holds two descriptors (four more while bytes flow): the
+ * soft limit goes up to the hard one, and root lifts the hard one too.
+ */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (geteuid() == 0 && rl.rlim_max < SUP_ROOT_NOFILE)
+		rl.rlim_max = SUP_ROOT_NOFILE;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 &&
+	    getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static void
 report(int fd, int err, const char *text)
 {
@@ -706,6 +729,8 @@ supervisor_run(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
 	if (r == 0)
 		r = ep_add(&s, s.init_sock);
 	if (r == 0) {
+		/* After init is cloned: the sandbox keeps the usual limit. */
+		raise_fd_limit();
 		r = start_network(&s);
 		if (r < 0)
 			snprintf(why, sizeof(why), "cannot start the proxy: %s",
