@@ -2,7 +2,34 @@
 #include "common/json.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
+
+/*
+ * Length of the valid UTF-8 sequence at p (1 to 4), or 0 when p does not
+ * start one: overlong forms, surrogates and values past U+10FFFF are not
+ * valid, so a path or host with raw bytes cannot make the output invalid
+ * JSON.
+ */
+static size_t
+utf8_len(const unsigned char *p)
+{
+	size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+	uint32_t cp;
+
+	if (p[0] > 0xf4 || n == 0)
+		return 0;
+	cp = p[0] & (0x3f >> (n - 1));
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
 
 int
 json_str(struct buf *b, const char *s)
@@ -28,10 +55,18 @@ json_str(struct buf *b, const char *s)
 			r = buf_puts(b, "\\r");
 			break;
 		default:
-			if (*p < 0x20 || *p == 0x7f)
+			if (*p < 0x20 || *p == 0x7f) {
 				r = buf_printf(b, "\\u%04x", *p);
-			else
+			} else if (*p < 0x80) {
 				r = buf_append(b, p, 1);
+			} else {
+				size_t n = utf8_len(p);
+
+				/* A stray byte becomes U+FFFD. */
+				r = n ? buf_append(b, p, n)
+				      : buf_puts(b, "\\ufffd");
+				p += n ? n - 1 : 0;
+			}
 		}
 	}
 	return r ? r : buf_puts(b, "\"");

@@ -350,6 +350,34 @@ test_write_full(void)
 	close(p[1]);
 }
 
+/* Raw bytes (a hostile binary path) must not make the output invalid. */
+static void
+test_json_utf8(void)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "caf\xc3\xa9", "\"caf\xc3\xa9\"" },
+		{ "\xe2\x82\xac", "\"\xe2\x82\xac\"" },
+		{ "\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"" },
+		{ "a\xff"
+		  "b",
+		  "\"a\\ufffdb\"" },
+		{ "\xc0\xaf", "\"\\ufffd\\ufffd\"" }, /* overlong '/' */
+		{ "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" },
+		{ "end\xc3", "\"end\\ufffd\"" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct buf b = BUF_INIT(256);
+
+		json_str(&b, cases[i].in);
+		tap_ok(strcmp(buf_str(&b), cases[i].out) == 0,
+		       "json_str: UTF-8 case %zu", i);
+		buf_free(&b);
+	}
+}
+
 int main(void);
 int
 main(void)
@@ -365,6 +393,7 @@ main(void)
 	test_parse_u64();
 	test_parse_duration();
 	test_json_str();
+	test_json_utf8();
 	test_json_kv();
 	test_valid_name();
 	test_mkdir_p(base);
