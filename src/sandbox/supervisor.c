@@ -664,6 +664,22 @@ detach_stdio(const char *dir, int keep)
 		log_set_fd(logfd);
 }
 
+/* Operator mappings change where the proxy dials: say so once, at start. */
+static void
+log_connect_to(struct sup *s)
+{
+	for (size_t i = 0; i < s->cfg->nconnect_to; i++) {
+		const struct proxy_connect_to *m = &s->cfg->connect_to[i];
+		char msg[512];
+
+		snprintf(msg, sizeof(msg),
+			 "connect-to %s:%u -> %s:%u (operator setting, "
+			 "trusted)",
+			 m->host, m->port, m->addr, m->to_port);
+		events_lifecycle(s->ev, "config", msg);
+	}
+}
+
 /*
  * Each tunnel holds two descriptors (four more while bytes flow): the
  * soft limit goes up to the hard one, and root lifts the hard one too.
@@ -746,6 +762,7 @@ supervisor_run(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
 		_exit(1);
 	}
 	events_lifecycle(s.ev, "start", *notes ? notes : NULL);
+	log_connect_to(&s);
 	report(ready, 0, notes);
 	serve(&s);
 }
