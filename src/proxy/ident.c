@@ -175,9 +175,9 @@ in_writable(const char *path, const char *const *writable)
 	return false;
 }
 
-/* Any file-backed executable mapping from a writable place. */
+/* Any file-backed executable mapping from a writable place but exe. */
 static bool
-maps_tainted(pid_t pid, const char *const *writable)
+maps_tainted(pid_t pid, const char *exe, const char *const *writable)
 {
 	_cleanup_free_ char *maps = NULL;
 	char path[64], *line, *next;
@@ -194,7 +194,7 @@ maps_tainted(pid_t pid, const char *const *writable)
 		perms = strchr(line, ' ');
 		file = strchr(line, '/');
 		if (perms && strlen(perms) > 4 && perms[3] == 'x' && file &&
-		    in_writable(file, writable))
+		    !streq(file, exe) && in_writable(file, writable))
 			return true;
 	}
 	return false;
@@ -255,8 +255,8 @@ fill_chain(pid_t pid, pid_t init_pid, const char *const *writable,
 		p->exe[n] = '\0';
 		p->pid = pid;
 		p->nspid = h->nchain == 0 ? inner_pid(pid) : 0;
-		p->tainted = in_writable(p->exe, writable) ||
-			     maps_tainted(pid, writable);
+		p->injected = maps_tainted(pid, p->exe, writable);
+		p->tainted = p->injected || in_writable(p->exe, writable);
 		h->nchain++;
 	}
 	return h->nchain ? 0 : -ESRCH;

@@ -21,9 +21,11 @@ struct ident_proc {
 	pid_t nspid; /* the same process's pid inside the sandbox */
 	char exe[IDENT_PATH_MAX];
 	/* Its executable, or code it maps, lies where the sandbox can write
-	 * (LD_PRELOAD, a copied binary, memfd): only an exact policy path
-	 * may name it. */
+	 * (a copied binary, LD_PRELOAD, memfd): it is not what a glob names. */
 	bool tainted;
+	/* Code other than the executable itself comes from a writable place
+	 * (LD_PRELOAD, memfd): no rule, not even an exact path, names it. */
+	bool injected;
 };
 
 struct ident_holder {

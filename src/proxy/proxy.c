@@ -55,6 +55,7 @@ struct flow {
 struct caller_exe {
 	char *exe;
 	bool tainted;
+	bool injected;
 	uint8_t holder;
 };
 
@@ -302,6 +303,7 @@ keep_callers(struct conn *c, const struct ident *id)
 			c->callers[c->ncallers++] = (struct caller_exe){
 				.exe = xstrdup(hd->chain[i].exe),
 				.tainted = hd->chain[i].tainted,
+				.injected = hd->chain[i].injected,
 				.holder = (uint8_t)h,
 			};
 	}
@@ -310,8 +312,9 @@ keep_callers(struct conn *c, const struct ident *id)
 }
 
 /*
- * A tainted executable (its code can be written from inside) is only
- * itself for a binary rule that names its exact path, never for a glob.
+ * An executable in a writable place is only itself for a binary rule
+ * that names its exact path, never for a glob; a process running code
+ * injected from a writable place (LD_PRELOAD, memfd) is never anything.
  */
 static bool
 exact_rule(const struct policy_network *net, const char *exe)
@@ -340,7 +343,8 @@ holder_allowed(const struct policy *p, const struct conn *c, uint8_t holder,
 		const char *exe = c->callers[i].exe;
 		struct match_result r;
 
-		if (c->callers[i].holder != holder || !c->callers[i].tainted)
+		if (c->callers[i].holder != holder || !c->callers[i].tainted ||
+		    c->callers[i].injected)
 			continue;
 		match_endpoint(p, c->host, c->port, &exe, 1, &r);
 		if (r.allowed && exact_rule(r.network, exe)) {
