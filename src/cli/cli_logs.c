@@ -390,7 +390,10 @@ put_endpoint(const struct jsonread_obj *o, struct buf *b)
 	put_str(b, base && base[1] ? base + 1 : bin ? bin : "?");
 	buf_puts(b, v6 ? " -> [" : " -> ");
 	put_str(b, host ? host : "?");
-	buf_printf(b, "%s:%" PRId64, v6 ? "]" : "", get_int(o, "port", 0));
+	buf_puts(b, v6 ? "]" : "");
+	/* A name lookup has no port yet. */
+	if (get_int(o, "port", 0) > 0)
+		buf_printf(b, ":%" PRId64, get_int(o, "port", 0));
 	if (method) {
 		buf_puts(b, " ");
 		put_str(b, method);
