@@ -30,24 +30,7 @@ static struct proto_msg cli_msg;
 int
 client_connect(const char *dir)
 {
-	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (dfd < 0)
-		return -errno;
-	snprintf(sa.sun_path, sizeof(sa.sun_path),
-		 "/proc/self/fd/%d/control.sock", dfd);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
-	return fd;
+	return proto_control_socket(dir, false);
 }
 
 int

@@ -2,6 +2,11 @@
 #include "sandbox/proto.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "common/buf.h"
@@ -74,4 +79,35 @@ proto_recv(int sock, struct proto_msg *msg, int *fds, size_t *nfds)
 		return r;
 	}
 	return (int)n;
+}
+
+int
+proto_control_socket(const char *dir, bool serve)
+{
+	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, r = 0;
+
+	if (dfd < 0)
+		return -errno;
+	/* The path can pass sun_path's 108 bytes; the fd's path cannot. */
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dfd,
+		 PROTO_CONTROL_SOCK);
+	if (serve)
+		unlinkat(dfd, PROTO_CONTROL_SOCK, 0);
+	fd = socket(AF_UNIX,
+		    SOCK_SEQPACKET | SOCK_CLOEXEC | (serve ? SOCK_NONBLOCK : 0),
+		    0);
+	if (fd < 0)
+		return -errno;
+	if (serve && (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+		      listen(fd, PROTO_BACKLOG) < 0))
+		r = -errno;
+	else if (!serve && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		r = -errno;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
 }

@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,5 +62,13 @@ int proto_send(int sock, const struct proto_hdr *hdr, char *const *strings,
  * for a malformed message; any received fds are then closed).
  */
 int proto_recv(int sock, struct proto_msg *msg, int *fds, size_t *nfds);
+#define PROTO_CONTROL_SOCK "control.sock"
+#define PROTO_BACKLOG 64
+
+/*
+ * <dir>/control.sock: bound and listening (serve, for the supervisor) or
+ * connected (for the CLI). Returns the socket or -errno.
+ */
+int proto_control_socket(const char *dir, bool serve);
 /* Decodes a payload: the parser behind proto_recv, for the fuzzer. */
 int proto_parse(struct proto_msg *msg, size_t len);

@@ -67,32 +67,6 @@ struct sup {
 static struct proto_msg sup_msg;
 
 static int
-bind_control(const char *dir)
-{
-	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (dfd < 0)
-		return -errno;
-	/* The path can pass sun_path's 108 bytes; the fd's path cannot. */
-	snprintf(sa.sun_path, sizeof(sa.sun_path),
-		 "/proc/self/fd/%d/control.sock", dfd);
-	unlinkat(dfd, "control.sock", 0);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(fd, 64) < 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
-static int
 ep_add(struct sup *s, int fd)
 {
 	struct epoll_event e = { .events = EPOLLIN, .data.fd = fd };
@@ -635,7 +609,7 @@ setup_loop(struct sup *s)
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->sigfd < 0 || s->epfd < 0)
 		return -errno;
-	s->ctl = bind_control(s->cfg->dir);
+	s->ctl = proto_control_socket(s->cfg->dir, true);
 	if (s->ctl < 0)
 		return s->ctl;
 	r = ep_add(s, s->ctl);

@@ -687,28 +687,6 @@ test_json(void)
 	policy_free(p);
 }
 
-/* The shared directory: $BRIG_SHARED_DIR, else ../shared next to the
- * source tree, found from this file's path as the compiler saw it (relative
- * to the build directory, which holds this binary in tests/unit). */
-static char *
-shared_dir(void)
-{
-	const char *env = getenv("BRIG_SHARED_DIR");
-	char exe[PATH_MAX], src[] = __FILE__;
-	ssize_t n;
-
-	if (env && *env)
-		return xstrdup(env);
-	if (src[0] == '/')
-		return xasprintf("%s/../../../shared", dirname(src));
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return xstrdup("../shared");
-	exe[n] = '\0';
-	return xasprintf("%s/../../%s/../../../shared", dirname(exe),
-			 dirname(src));
-}
-
 static struct policy *
 load_shared(const char *dir, const char *name)
 {
@@ -803,7 +781,7 @@ int main(void);
 int
 main(void)
 {
-	_cleanup_free_ char *shared = shared_dir();
+	_cleanup_free_ char *shared = tap_shared_dir();
 
 	test_shared_subdir(shared, "compat");
 	test_shared_subdir(shared, "examples");
