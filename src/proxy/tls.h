@@ -66,7 +66,7 @@ struct tls_cache_stats {
  * critical CA:TRUE pathlen:0, keyUsage critical keyCertSign and cRLSign, a
  * subjectKeyIdentifier, a random positive 128-bit serial, valid for
  * TLS_CA_DAYS. It also holds the one leaf key that every leaf it signs
- * shares, and the leaf cache. Returns 0, -ENOMEM or -EIO (OpenSSL failed).
+ * shares, and the leaf cache. Returns 0 or -EIO (OpenSSL failed).
  */
 int tls_ca_new(struct tls_ca **ret);
 /* Frees the CA, its keys (OpenSSL wipes them) and its cache; NULL is fine.
@@ -167,11 +167,11 @@ int tls_upstream_new(SSL_CTX *ctx, const char *host, int fd, SSL **ret);
 
 /*
  * Maps the return value r of SSL_accept, SSL_connect, SSL_do_handshake,
- * SSL_read, SSL_write, SSL_shutdown or their _ex forms on ssl, called just
- * before on this thread, to what the epoll loop does next:
+ * SSL_read, SSL_write or their _ex forms on ssl, called just before on this
+ * thread (errno must still be that call's), to what the epoll loop does
+ * next:
  *
- *   0               done: r > 0 (for SSL_read/SSL_write, r bytes moved;
- *                   for SSL_shutdown, 1 or 0 both count as done)
+ *   0               done: r > 0 (for SSL_read/SSL_write, r bytes moved)
  *   TLS_WANT_READ   call again when the socket is readable
  *   TLS_WANT_WRITE  call again when the socket is writable
  *   -EPIPE          the peer closed TLS cleanly (close_notify)
@@ -185,6 +185,8 @@ int tls_upstream_new(SSL_CTX *ctx, const char *host, int fd, SSL **ret);
  * The wants may switch: SSL_read can want write during a handshake or a
  * key update, so watch for what tls_want asks, not for what the call
  * does. Clears the thread's OpenSSL error queue, which SSL_get_error
- * needs empty before the next call on any connection.
+ * needs empty before the next call on any connection. SSL_shutdown is not
+ * for here: its 0 means "close_notify sent", which tls_want would read as
+ * a failure; pass only its negative returns.
  */
 int tls_want(SSL *ssl, int r);
