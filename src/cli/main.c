@@ -16,6 +16,8 @@ static const struct cli_verb verbs[] = {
 	{ "sandbox", cmd_sandbox, "create, connect to, run in, list, delete" },
 	{ "run", cmd_run, "run one command in a sandbox that is then removed" },
 	{ "policy", cmd_policy, "check a policy file" },
+	{ "provider", cmd_provider,
+	  "store credentials the agent uses without seeing" },
 	{ "logs", cmd_logs, "show a sandbox's events" },
 	{ "doctor", cmd_doctor, "show what this host supports" },
 	{ "version", cmd_version, "print brig's version" },

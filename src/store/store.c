@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The store: sandboxes and their policy revisions in one SQLite database.
+ * The store: sandboxes, their policy revisions and the credential
+ * providers in one SQLite database.
  * Several brig processes may use it at once, so every write that reads
  * before it writes runs in a BEGIN IMMEDIATE transaction, which takes
  * SQLite's single write lock up front instead of upgrading a read lock
@@ -39,7 +40,6 @@ struct store {
 /*
  * Migration n (counting from 1) brings the schema from version n - 1 to n.
  * Entries are only ever appended: a released migration never changes.
- * Providers will come as a later migration.
  */
 static const char *const store_migrations[] = {
 	"CREATE TABLE sandboxes ("
@@ -65,6 +65,37 @@ static const char *const store_migrations[] = {
 	" loaded_at INTEGER NOT NULL DEFAULT 0,"
 	" error TEXT,"
 	" PRIMARY KEY (sandbox_id, rev));",
+	/*
+	 * Providers. Deleting one must not leave its credentials behind, so
+	 * they and its hosts cascade; a sandbox's record of the providers it
+	 * was created with does not, so that store_provider_delete decides
+	 * (refusing while a running sandbox uses it) before anything goes.
+	 */
+	"CREATE TABLE providers ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT UNIQUE NOT NULL,"
+	" type TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL);"
+	"CREATE TABLE provider_credentials ("
+	" provider_id INTEGER NOT NULL"
+	"  REFERENCES providers (id) ON DELETE CASCADE,"
+	" key TEXT NOT NULL,"
+	" value BLOB NOT NULL,"
+	" PRIMARY KEY (provider_id, key));"
+	"CREATE TABLE provider_hosts ("
+	" provider_id INTEGER NOT NULL"
+	"  REFERENCES providers (id) ON DELETE CASCADE,"
+	" host TEXT NOT NULL,"
+	" port INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (provider_id, host, port));"
+	"CREATE TABLE sandbox_providers ("
+	" sandbox_id INTEGER NOT NULL"
+	"  REFERENCES sandboxes (id) ON DELETE CASCADE,"
+	" provider_id INTEGER NOT NULL REFERENCES providers (id),"
+	" PRIMARY KEY (sandbox_id, provider_id));"
+	"CREATE INDEX sandbox_providers_by_provider"
+	" ON sandbox_providers (provider_id);",
 };
 
 /* States and statuses are stored by name, so reordering an enum is safe. */
@@ -106,13 +137,16 @@ static const struct {
 
 /* A bound parameter: every value reaches SQL through one of these. */
 struct store_arg {
-	bool is_text;
+	enum { STORE_ARG_I64, STORE_ARG_TEXT, STORE_ARG_SECRET } kind;
 	int64_t i;
 	const char *t;
+	size_t len; /* of a secret */
 };
 
-#define ARG_I64(v) ((struct store_arg){ .is_text = false, .i = (v) })
-#define ARG_STR(v) ((struct store_arg){ .is_text = true, .t = (v) })
+#define ARG_I64(v) ((struct store_arg){ .kind = STORE_ARG_I64, .i = (v) })
+#define ARG_STR(v) ((struct store_arg){ .kind = STORE_ARG_TEXT, .t = (v) })
+#define ARG_SECRET(v, n) \
+	((struct store_arg){ .kind = STORE_ARG_SECRET, .t = (v), .len = (n) })
 #define ARGS(...)                                  \
 	(const struct store_arg[]){ __VA_ARGS__ }, \
 	    ARRAY_SIZE(((const struct store_arg[]){ __VA_ARGS__ }))
@@ -159,6 +193,28 @@ store_err(struct store *s, int rc)
 			  sqlite3_errmsg(s->db));
 }
 
+/*
+ * Secrets are bound as blobs with SQLITE_STATIC, like text: SQLite reads
+ * the caller's buffer, which outlives the statement (every statement is
+ * finalized before the function that prepared it returns), instead of
+ * copying it into a buffer of its own that it would free unwiped, as
+ * SQLITE_TRANSIENT would. A blob is stored as given; no text conversion
+ * makes another copy.
+ */
+static int
+store_bind(sqlite3_stmt *st, int idx, const struct store_arg *a)
+{
+	switch (a->kind) {
+	case STORE_ARG_TEXT:
+		return sqlite3_bind_text(st, idx, a->t, -1, SQLITE_STATIC);
+	case STORE_ARG_SECRET:
+		return sqlite3_bind_blob64(st, idx, a->t, a->len,
+					   SQLITE_STATIC);
+	default:
+		return sqlite3_bind_int64(st, idx, a->i);
+	}
+}
+
 static int
 store_prepare(struct store *s, sqlite3_stmt **ret, const char *sql,
 	      const struct store_arg *args, size_t n)
@@ -166,15 +222,8 @@ store_prepare(struct store *s, sqlite3_stmt **ret, const char *sql,
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 
-	for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
-		int idx = (int)i + 1;
-
-		if (args[i].is_text)
-			rc = sqlite3_bind_text(st, idx, args[i].t, -1,
-					       SQLITE_STATIC);
-		else
-			rc = sqlite3_bind_int64(st, idx, args[i].i);
-	}
+	for (size_t i = 0; rc == SQLITE_OK && i < n; i++)
+		rc = store_bind(st, (int)i + 1, &args[i]);
 	if (rc != SQLITE_OK)
 		return store_err(s, rc);
 	*ret = TAKE_PTR(st);
@@ -391,13 +440,17 @@ store_set_wal(struct store *s)
 
 /*
  * WAL lets readers go on while one brig writes; NORMAL syncs at
- * checkpoints only, which in WAL mode cannot corrupt the database. Both
- * settings are read back because SQLite ignores what it cannot do.
+ * checkpoints only, which in WAL mode cannot corrupt the database.
+ * secure_delete makes SQLite overwrite deleted content with zeros, so a
+ * replaced or deleted credential value does not linger in free pages of
+ * the file. The settings are read back because SQLite ignores what it
+ * cannot do.
  */
 static int
 store_pragmas(struct store *s)
 {
 	int r = store_exec(s, "PRAGMA foreign_keys = ON;"
+			      "PRAGMA secure_delete = ON;"
 			      "PRAGMA synchronous = NORMAL;"
 			      "PRAGMA wal_autocheckpoint = 64;"
 			      "PRAGMA trusted_schema = OFF");
@@ -406,6 +459,8 @@ store_pragmas(struct store *s)
 		r = store_set_wal(s);
 	if (r == 0)
 		r = store_pragma_expect(s, "PRAGMA foreign_keys", "1");
+	if (r == 0)
+		r = store_pragma_expect(s, "PRAGMA secure_delete", "1");
 	return r;
 }
 
@@ -1090,4 +1145,585 @@ void
 store_revision_list_free(struct store_revision *v, size_t n)
 {
 	store_rows_free(&store_revision_rows, (char *)v, n);
+}
+
+/*
+ * Providers.
+ *
+ * A credential value reaches SQLite only as a bound blob and leaves it
+ * only through store_provider_get_secrets, copied into a buffer that the
+ * caller wipes. SQLite itself keeps the pages it read or wrote in its page
+ * cache, and the row buffers of a statement in its heap, until they are
+ * reused or the connection closes; it frees that memory without wiping
+ * it. So a process that handled values should close the store soon after.
+ * On disk, secure_delete zeros what a delete or update removes, and after
+ * such a change a checkpoint truncates the WAL, which still held the old
+ * pages.
+ */
+
+static bool
+store_key_valid(const char *key)
+{
+	size_t n = 0;
+
+	if (!key || !((*key >= 'A' && *key <= 'Z') ||
+		      (*key >= 'a' && *key <= 'z') || *key == '_'))
+		return false;
+	for (; key[n]; n++) {
+		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "abcdefghijklmnopqrstuvwxyz0123456789_",
+			    key[n]))
+			return false;
+	}
+	return n <= STORE_KEY_MAX;
+}
+
+/* The CLI parses hosts; this only keeps what it stores canonical. */
+static bool
+store_host_valid(const struct store_host *h)
+{
+	size_t n = 0;
+
+	for (; h->host && h->host[n]; n++) {
+		if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789.-_*:[]",
+			    h->host[n]))
+			return false;
+	}
+	return n > 0 && n <= STORE_HOST_MAX;
+}
+
+static bool
+store_value_valid(const struct store_credential *c)
+{
+	return c->value && c->len > 0 && c->len <= STORE_VALUE_MAX &&
+	       !memchr(c->value, '\0', c->len);
+}
+
+static bool
+store_key_repeated(const struct store_provider_edit *e, size_t i)
+{
+	for (size_t j = 0; j < i; j++) {
+		if (streq(e->creds[j].key, e->creds[i].key))
+			return true;
+	}
+	return false;
+}
+
+static int
+store_edit_check(struct store *s, const struct store_provider_edit *e)
+{
+	if (e->n_creds > STORE_PROVIDER_MAX_CREDS ||
+	    e->n_hosts > STORE_PROVIDER_MAX_HOSTS)
+		return store_fail(s, -EINVAL, "too many credentials or hosts");
+	for (size_t i = 0; i < e->n_creds; i++) {
+		if (!store_key_valid(e->creds[i].key) ||
+		    store_key_repeated(e, i))
+			return store_fail(s, -EINVAL,
+					  "invalid or repeated key");
+		if (!store_value_valid(&e->creds[i]))
+			return store_fail(s, -EINVAL, "invalid value");
+	}
+	for (size_t i = 0; i < e->n_hosts; i++) {
+		if (!store_host_valid(&e->hosts[i]))
+			return store_fail(s, -EINVAL, "invalid host");
+	}
+	return 0;
+}
+
+static int
+store_provider_id(struct store *s, const char *name, int64_t *ret)
+{
+	int r = store_scalar(s, ret, "SELECT id FROM providers WHERE name = ?1",
+			     ARGS(ARG_STR(name)));
+
+	return r == -ENOENT ? store_fail(s, r, "no such provider") : r;
+}
+
+/* Upserts each credential and adds each host, inside a transaction. */
+static int
+store_provider_write(struct store *s, int64_t id,
+		     const struct store_provider_edit *e)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < e->n_creds; i++)
+		r = store_run(
+		    s,
+		    "INSERT INTO provider_credentials"
+		    " (provider_id, key, value) VALUES (?1, ?2, ?3)"
+		    " ON CONFLICT (provider_id, key)"
+		    " DO UPDATE SET value = excluded.value",
+		    ARGS(ARG_I64(id), ARG_STR(e->creds[i].key),
+			 ARG_SECRET(e->creds[i].value, e->creds[i].len)));
+	for (size_t i = 0; r == 0 && i < e->n_hosts; i++)
+		r = store_run(s,
+			      "INSERT OR IGNORE INTO provider_hosts"
+			      " (provider_id, host, port) VALUES (?1, ?2, ?3)",
+			      ARGS(ARG_I64(id), ARG_STR(e->hosts[i].host),
+				   ARG_I64(e->hosts[i].port)));
+	return r;
+}
+
+static int
+store_provider_create_tx(struct store *s, const char *name, const char *type,
+			 const struct store_provider_edit *e)
+{
+	int r =
+	    store_run(s,
+		      "INSERT INTO providers"
+		      " (name, type, created_at, updated_at)"
+		      " VALUES (?1, ?2, ?3, ?3)",
+		      ARGS(ARG_STR(name), ARG_STR(type), ARG_I64(store_now())));
+
+	if (r == -EEXIST)
+		return store_fail(s, r, "a provider with that name exists");
+	if (r < 0)
+		return r;
+	return store_provider_write(s, sqlite3_last_insert_rowid(s->db), e);
+}
+
+int
+store_provider_create(struct store *s, const char *name, const char *type,
+		      const struct store_provider_edit *e)
+{
+	int r;
+
+	if (!paths_valid_name(name) || !paths_valid_name(type))
+		return store_fail(s, -EINVAL, "invalid provider name or type");
+	if (e->n_creds == 0)
+		return store_fail(s, -EINVAL, "a provider needs a credential");
+	r = store_edit_check(s, e);
+	if (r < 0)
+		return r;
+	r = store_begin(s, true);
+	if (r < 0)
+		return r;
+	return store_end(s, store_provider_create_tx(s, name, type, e));
+}
+
+/*
+ * After a change removed values, moves the WAL's pages into the database
+ * (where secure_delete zeroed them) and truncates the WAL, whose older
+ * frames still hold them. Best effort and without waiting: another brig
+ * reading at that moment keeps the frames until a later checkpoint.
+ */
+static void
+store_forget_wal(struct store *s)
+{
+	sqlite3_busy_timeout(s->db, 0);
+	sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+				  NULL);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+}
+
+static int
+store_provider_update_tx(struct store *s, const char *name,
+			 const struct store_provider_edit *e)
+{
+	int64_t id;
+	int r = store_provider_id(s, name, &id);
+
+	if (r == 0)
+		r = store_provider_write(s, id, e);
+	if (r == 0)
+		r = store_run(s,
+			      "UPDATE providers SET updated_at = ?1"
+			      " WHERE id = ?2",
+			      ARGS(ARG_I64(store_now()), ARG_I64(id)));
+	return r;
+}
+
+int
+store_provider_update(struct store *s, const char *name,
+		      const struct store_provider_edit *e)
+{
+	int r = store_edit_check(s, e);
+
+	if (r < 0)
+		return r;
+	r = store_begin(s, true);
+	if (r < 0)
+		return r;
+	r = store_end(s, store_provider_update_tx(s, name, e));
+	if (r == 0 && e->n_creds > 0)
+		store_forget_wal(s);
+	return r;
+}
+
+/* -EBUSY, naming the sandbox, when a live sandbox uses provider id. */
+static int
+store_provider_check_unused(struct store *s, int64_t id)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char msg[STORE_ERRMSG_MAX];
+	int r = store_prepare(
+	    s, &st,
+	    "SELECT s.name, s.state FROM sandbox_providers sp"
+	    " JOIN sandboxes s ON s.id = sp.sandbox_id"
+	    " WHERE sp.provider_id = ?1 AND s.state IN (?2, ?3)"
+	    " ORDER BY s.name LIMIT 1",
+	    ARGS(ARG_I64(id),
+		 ARG_STR(store_sandbox_state_name(STORE_SANDBOX_STARTING)),
+		 ARG_STR(store_sandbox_state_name(STORE_SANDBOX_RUNNING))));
+
+	if (r == 0)
+		r = store_step(s, st);
+	if (r <= 0)
+		return r;
+	snprintf(msg, sizeof(msg), "used by %s sandbox '%s'",
+		 (const char *)sqlite3_column_text(st, 1),
+		 (const char *)sqlite3_column_text(st, 0));
+	return store_fail(s, -EBUSY, msg);
+}
+
+/*
+ * A starting sandbox counts as using it: its supervisor may be reading
+ * the credentials at this moment.
+ */
+static int
+store_provider_delete_tx(struct store *s, const char *name, bool force)
+{
+	int64_t id;
+	int r = store_provider_id(s, name, &id);
+
+	if (r == 0 && !force)
+		r = store_provider_check_unused(s, id);
+	if (r == 0)
+		r = store_run(s,
+			      "DELETE FROM sandbox_providers"
+			      " WHERE provider_id = ?1",
+			      ARGS(ARG_I64(id)));
+	if (r == 0)
+		r = store_run(s, "DELETE FROM providers WHERE id = ?1",
+			      ARGS(ARG_I64(id)));
+	return r;
+}
+
+int
+store_provider_delete(struct store *s, const char *name, bool force)
+{
+	int r = store_begin(s, true);
+
+	if (r < 0)
+		return r;
+	r = store_end(s, store_provider_delete_tx(s, name, force));
+	if (r == 0)
+		store_forget_wal(s);
+	return r;
+}
+
+static int
+store_name_read(sqlite3_stmt *st, void *elem)
+{
+	*(char **)elem = col_strdup(st, 0);
+	return 0;
+}
+
+static void
+store_name_clear(void *elem)
+{
+	free(*(char **)elem);
+}
+
+static const struct store_rows store_name_rows = {
+	.size = sizeof(char *),
+	.read = store_name_read,
+	.clear = store_name_clear,
+};
+
+static int
+store_host_read(sqlite3_stmt *st, void *elem)
+{
+	struct store_host *h = elem;
+
+	h->host = col_strdup(st, 0);
+	h->port = (uint16_t)sqlite3_column_int64(st, 1);
+	return 0;
+}
+
+static void
+store_host_clear(void *elem)
+{
+	free(((struct store_host *)elem)->host);
+}
+
+static const struct store_rows store_host_rows = {
+	.size = sizeof(struct store_host),
+	.read = store_host_read,
+	.clear = store_host_clear,
+};
+
+/* Runs a query on one id and collects its rows. */
+static int
+store_collect_id(struct store *s, const char *sql, int64_t id,
+		 const struct store_rows *rows, void **ret, size_t *ret_n)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = store_prepare(s, &st, sql, ARGS(ARG_I64(id)));
+
+	*ret = NULL;
+	*ret_n = 0;
+	return r < 0 ? r : store_collect(s, st, rows, ret, ret_n);
+}
+
+/* Reads a provider's keys (never the values) and hosts. */
+static int
+store_provider_fill(struct store *s, struct store_provider *p)
+{
+	int r = store_collect_id(s,
+				 "SELECT key FROM provider_credentials"
+				 " WHERE provider_id = ?1 ORDER BY key",
+				 p->id, &store_name_rows, (void **)&p->keys,
+				 &p->n_keys);
+
+	if (r < 0)
+		return r;
+	return store_collect_id(s,
+				"SELECT host, port FROM provider_hosts"
+				" WHERE provider_id = ?1 ORDER BY host, port",
+				p->id, &store_host_rows, (void **)&p->hosts,
+				&p->n_hosts);
+}
+
+#define STORE_PROVIDER_COLUMNS \
+	"SELECT id, name, type, created_at, updated_at FROM providers"
+
+static int
+store_provider_read(sqlite3_stmt *st, void *elem)
+{
+	struct store_provider *p = elem;
+
+	*p = (struct store_provider){
+		.id = sqlite3_column_int64(st, 0),
+		.name = col_strdup(st, 1),
+		.type = col_strdup(st, 2),
+		.created_at = sqlite3_column_int64(st, 3),
+		.updated_at = sqlite3_column_int64(st, 4),
+	};
+	return 0;
+}
+
+static int
+store_provider_get_tx(struct store *s, const char *name,
+		      struct store_provider *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = store_prepare(s, &st, STORE_PROVIDER_COLUMNS " WHERE name = ?1",
+			      ARGS(ARG_STR(name)));
+
+	if (r == 0)
+		r = store_step(s, st);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return store_fail(s, -ENOENT, "no such provider");
+	store_provider_read(st, ret);
+	return store_provider_fill(s, ret);
+}
+
+/* One read transaction, so the keys and hosts match the provider. */
+int
+store_provider_get(struct store *s, const char *name,
+		   struct store_provider *ret)
+{
+	int r = store_begin(s, false);
+
+	*ret = (struct store_provider){ 0 };
+	if (r < 0)
+		return r;
+	r = store_end(s, store_provider_get_tx(s, name, ret));
+	if (r < 0)
+		store_provider_clear(ret);
+	return r;
+}
+
+static void
+store_provider_clear_elem(void *elem)
+{
+	store_provider_clear(elem);
+}
+
+static const struct store_rows store_provider_rows = {
+	.size = sizeof(struct store_provider),
+	.read = store_provider_read,
+	.clear = store_provider_clear_elem,
+};
+
+static int
+store_provider_list_tx(struct store *s, struct store_provider **ret,
+		       size_t *ret_n)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = store_prepare(s, &st, STORE_PROVIDER_COLUMNS " ORDER BY name",
+			      NULL, 0);
+
+	if (r == 0)
+		r = store_collect(s, st, &store_provider_rows, (void **)ret,
+				  ret_n);
+	for (size_t i = 0; r == 0 && i < *ret_n; i++)
+		r = store_provider_fill(s, &(*ret)[i]);
+	if (r < 0 && *ret) {
+		store_provider_list_free(*ret, *ret_n);
+		*ret = NULL;
+	}
+	return r;
+}
+
+int
+store_provider_list(struct store *s, struct store_provider **ret, size_t *ret_n)
+{
+	int r = store_begin(s, false);
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (r < 0)
+		return r;
+	return store_end(s, store_provider_list_tx(s, ret, ret_n));
+}
+
+/* Copies one value out of SQLite's row into a buffer the caller wipes. */
+static int
+store_secret_read(sqlite3_stmt *st, void *elem)
+{
+	struct store_credential *c = elem;
+	const void *v = sqlite3_column_blob(st, 1);
+	int n = sqlite3_column_bytes(st, 1);
+
+	*c = (struct store_credential){ .key = col_strdup(st, 0) };
+	c->len = n > 0 ? (size_t)n : 0;
+	c->value = xmalloc(c->len + 1);
+	if (c->len)
+		memcpy(c->value, v, c->len);
+	c->value[c->len] = '\0';
+	return 0;
+}
+
+static void
+store_secret_clear(void *elem)
+{
+	struct store_credential *c = elem;
+
+	if (c->value)
+		explicit_bzero(c->value, c->len);
+	free(c->value);
+	free(c->key);
+	*c = (struct store_credential){ 0 };
+}
+
+static const struct store_rows store_secret_rows = {
+	.size = sizeof(struct store_credential),
+	.read = store_secret_read,
+	.clear = store_secret_clear,
+};
+
+static int
+store_provider_secrets_tx(struct store *s, const char *name,
+			  struct store_credential **ret, size_t *ret_n)
+{
+	int64_t id;
+	int r = store_provider_id(s, name, &id);
+
+	if (r < 0)
+		return r;
+	return store_collect_id(s,
+				"SELECT key, value FROM provider_credentials"
+				" WHERE provider_id = ?1 ORDER BY key",
+				id, &store_secret_rows, (void **)ret, ret_n);
+}
+
+int
+store_provider_get_secrets(struct store *s, const char *name,
+			   struct store_credential **ret, size_t *ret_n)
+{
+	int r = store_begin(s, false);
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (r < 0)
+		return r;
+	r = store_end(s, store_provider_secrets_tx(s, name, ret, ret_n));
+	if (r < 0 && *ret) {
+		store_credentials_free(*ret, *ret_n);
+		*ret = NULL;
+		*ret_n = 0;
+	}
+	return r;
+}
+
+void
+store_provider_clear(struct store_provider *p)
+{
+	if (!p)
+		return;
+	store_names_free(p->keys, p->n_keys);
+	store_rows_free(&store_host_rows, (char *)p->hosts, p->n_hosts);
+	free(p->name);
+	free(p->type);
+	*p = (struct store_provider){ 0 };
+}
+
+void
+store_provider_list_free(struct store_provider *v, size_t n)
+{
+	store_rows_free(&store_provider_rows, (char *)v, n);
+}
+
+void
+store_credentials_free(struct store_credential *v, size_t n)
+{
+	store_rows_free(&store_secret_rows, (char *)v, n);
+}
+
+void
+store_names_free(char **v, size_t n)
+{
+	store_rows_free(&store_name_rows, (char *)v, n);
+}
+
+/* Which of the two names is missing, after an insert matched neither. */
+static int
+store_sandbox_provider_missing(struct store *s, const char *sandbox,
+			       const char *provider)
+{
+	int64_t id;
+	int r = store_sandbox_id(s, sandbox, &id);
+
+	return r < 0 ? r : store_provider_id(s, provider, &id);
+}
+
+int
+store_sandbox_add_provider(struct store *s, const char *sandbox,
+			   const char *provider)
+{
+	int r = store_begin(s, true);
+
+	if (r < 0)
+		return r;
+	r = store_run(s,
+		      "INSERT OR IGNORE INTO sandbox_providers"
+		      " (sandbox_id, provider_id) SELECT s.id, p.id"
+		      " FROM sandboxes s, providers p"
+		      " WHERE s.name = ?1 AND p.name = ?2",
+		      ARGS(ARG_STR(sandbox), ARG_STR(provider)));
+	if (r == 0 && sqlite3_changes(s->db) == 0)
+		r = store_sandbox_provider_missing(s, sandbox, provider);
+	return store_end(s, r);
+}
+
+int
+store_sandbox_providers(struct store *s, const char *sandbox, char ***ret,
+			size_t *ret_n)
+{
+	int64_t id;
+	int r = store_sandbox_id(s, sandbox, &id);
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (r < 0)
+		return r;
+	return store_collect_id(s,
+				"SELECT p.name FROM sandbox_providers sp"
+				" JOIN providers p ON p.id = sp.provider_id"
+				" WHERE sp.sandbox_id = ?1 ORDER BY sp.rowid",
+				id, &store_name_rows, (void **)ret, ret_n);
 }

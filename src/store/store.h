@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * brig's store: one SQLite database (WAL) in the state directory, holding
- * sandboxes and policy revisions (DESIGN.md section 9). Every function
- * returns 0 or a negative errno; -EEXIST and -ENOENT mean what they say,
- * -EBUSY that another brig held the database past the busy timeout.
+ * sandboxes, policy revisions and credential providers (DESIGN.md sections
+ * 6 and 9). Every function returns 0 or a negative errno; -EEXIST and
+ * -ENOENT mean what they say, -EBUSY that another brig held the database
+ * past the busy timeout (or, for store_provider_delete, that a running
+ * sandbox uses the provider).
  */
 #pragma once
 
@@ -109,3 +111,106 @@ int store_revision_list(struct store *s, const char *name,
 void store_revision_clear(struct store_revision *r);
 void store_revision_list_free(struct store_revision *v, size_t n);
 const char *store_rev_status_name(enum store_rev_status st);
+
+/*
+ * Credential providers. A provider is a named set of credentials
+ * (environment variable names and their secret values) and the hosts its
+ * credentials may be sent to. Only store_provider_get_secrets returns
+ * values; everything else returns names.
+ */
+
+/* The most credentials and hosts one provider holds. */
+#define STORE_PROVIDER_MAX_CREDS 64
+#define STORE_PROVIDER_MAX_HOSTS 64
+/* A key is an environment variable name: [A-Za-z_][A-Za-z0-9_]*. */
+#define STORE_KEY_MAX 128
+/* A value: 1 to this many bytes, no NUL (it becomes an environment value). */
+#define STORE_VALUE_MAX (64 * 1024)
+/* A host name or address, lowercase, as DNS limits it. */
+#define STORE_HOST_MAX 253
+
+/* Where a provider's credentials may be sent; port 0 means any port. */
+struct store_host {
+	char *host;
+	uint16_t port;
+};
+
+/*
+ * A credential. value holds len bytes and a NUL after them; whoever holds
+ * one wipes it (explicit_bzero) before freeing, as
+ * store_credentials_free does.
+ */
+struct store_credential {
+	char *key;
+	char *value;
+	size_t len;
+};
+
+struct store_provider {
+	int64_t id;
+	char *name;
+	char *type;
+	int64_t created_at; /* unix seconds */
+	int64_t updated_at;
+	char **keys; /* sorted; the values stay in the store */
+	size_t n_keys;
+	struct store_host *hosts; /* sorted; none means any allowed endpoint */
+	size_t n_hosts;
+};
+
+/* What a create or an update writes. */
+struct store_provider_edit {
+	const struct store_credential *creds;
+	size_t n_creds;
+	const struct store_host *hosts;
+	size_t n_hosts;
+};
+
+/*
+ * Inserts a provider with its credentials (at least one) and hosts,
+ * atomically. -EEXIST if the name is taken, -EINVAL for a bad name, type,
+ * key (or a key given twice), value or host.
+ */
+int store_provider_create(struct store *s, const char *name, const char *type,
+			  const struct store_provider_edit *e);
+/* Type, keys and hosts of one provider; never a value. */
+int store_provider_get(struct store *s, const char *name,
+		       struct store_provider *ret);
+/* All providers by name; free with store_provider_list_free. */
+int store_provider_list(struct store *s, struct store_provider **ret,
+			size_t *ret_n);
+/*
+ * Keys and values of one provider, sorted by key, for the supervisor that
+ * resolves placeholders and for nothing else. Free with
+ * store_credentials_free, which wipes the values.
+ */
+int store_provider_get_secrets(struct store *s, const char *name,
+			       struct store_credential **ret, size_t *ret_n);
+/*
+ * In one transaction: each credential given replaces the one with its key
+ * (or is added), each host given is added. Other credentials and hosts
+ * stay. -ENOENT when there is no such provider.
+ */
+int store_provider_update(struct store *s, const char *name,
+			  const struct store_provider_edit *e);
+/*
+ * Deletes a provider, its credentials and hosts, and the record of which
+ * sandboxes were created with it. -EBUSY while a starting or running
+ * sandbox uses it, unless force.
+ */
+int store_provider_delete(struct store *s, const char *name, bool force);
+void store_provider_clear(struct store_provider *p);
+void store_provider_list_free(struct store_provider *v, size_t n);
+/* Wipes every value, then frees. */
+void store_credentials_free(struct store_credential *v, size_t n);
+
+/*
+ * Records that a sandbox was created with a provider (again is no
+ * change). -ENOENT when either is missing.
+ */
+int store_sandbox_add_provider(struct store *s, const char *sandbox,
+			       const char *provider);
+/* The providers a sandbox was created with, in the order they were added. */
+int store_sandbox_providers(struct store *s, const char *sandbox, char ***ret,
+			    size_t *ret_n);
+void store_names_free(char **v, size_t n);

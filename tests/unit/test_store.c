@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -582,6 +583,285 @@ test_basic(const char *base)
 	test_reopen(dir);
 }
 
+/* Provider tests: the values are distinct markers, to look for on disk. */
+#define VALUE_A "sk-unit-secret-value-A"
+#define VALUE_B "sk-unit-secret-value-B"
+#define VALUE_C "sk-unit-secret-value-C"
+
+static struct store_credential
+cred(const char *key, const char *value)
+{
+	return (struct store_credential){ .key = (char *)key,
+					  .value = (char *)value,
+					  .len = strlen(value) };
+}
+
+static int
+create_provider(struct store *s, const char *name, const char *key,
+		const char *value, const char *host)
+{
+	struct store_credential c = cred(key, value);
+	struct store_host h = { .host = (char *)host, .port = 443 };
+	struct store_provider_edit e = {
+		.creds = &c, .n_creds = 1, .hosts = &h, .n_hosts = host ? 1 : 0
+	};
+
+	return store_provider_create(s, name, "generic", &e);
+}
+
+/* Whether any of the database's files holds the bytes of value. */
+static bool
+on_disk(const char *dir, const char *value)
+{
+	static const char *const names[] = { "brig.db", "brig.db-wal",
+					     "brig.db-shm" };
+	bool found = false;
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		_cleanup_free_ char *path = xasprintf("%s/%s", dir, names[i]);
+		_cleanup_free_ char *data = NULL;
+		size_t len = 0;
+
+		if (read_file_at(AT_FDCWD, path, 64 << 20, &data, &len) == 0)
+			found |=
+			    memmem(data, len, value, strlen(value)) != NULL;
+	}
+	return found;
+}
+
+static void
+test_provider_create(struct store *s, const char *dir)
+{
+	struct store_credential c[] = { cred("OPENAI_API_KEY", VALUE_A),
+					cred("AUX_TOKEN", VALUE_B) };
+	struct store_host h[] = { { (char *)"api.openai.com", 443 },
+				  { (char *)"alt.example.com", 0 } };
+	struct store_provider_edit e = { c, 2, h, 2 };
+
+	eq(store_provider_create(s, "oa", "openai", &e), 0,
+	   "create a provider");
+	eq(store_provider_create(s, "oa", "generic", &e), -EEXIST,
+	   "a taken provider name is -EEXIST");
+	eq(raw_int(dir, "SELECT count(*) FROM provider_credentials"), 2,
+	   "the refused create left no credential behind");
+	eq(create_provider(s, "gen", "VOICE_API_KEY", VALUE_C, NULL), 0,
+	   "create a generic provider with no host");
+	eq(file_mode(dir, "brig.db-wal"), 0600,
+	   "with values written, the WAL file is 0600");
+	eq(file_mode(dir, "brig.db-shm"), 0600, "and the shared-memory file");
+	eq(file_mode(dir, "brig.db"), 0600, "and the database");
+}
+
+static void
+test_provider_invalid(struct store *s)
+{
+	struct store_credential c[] = { cred("K", "v"), cred("K", "w") };
+	struct store_credential nul = { (char *)"K", (char *)"a\0b", 3 };
+	struct store_credential empty = cred("K", "");
+	struct store_credential bad_key = cred("1K", "v");
+	struct store_host bad_host = { (char *)"Bad Host", 443 };
+	struct store_provider_edit e = { c, 2, NULL, 0 };
+
+	eq(store_provider_create(s, "x", "generic", &e), -EINVAL,
+	   "a key given twice is -EINVAL");
+	e = (struct store_provider_edit){ &nul, 1, NULL, 0 };
+	eq(store_provider_create(s, "x", "generic", &e), -EINVAL,
+	   "a value holding NUL is -EINVAL");
+	e.creds = &empty;
+	eq(store_provider_create(s, "x", "generic", &e), -EINVAL,
+	   "an empty value is -EINVAL");
+	e.creds = &bad_key;
+	eq(store_provider_create(s, "x", "generic", &e), -EINVAL,
+	   "a key that is no variable name is -EINVAL");
+	e = (struct store_provider_edit){ c, 1, &bad_host, 1 };
+	eq(store_provider_create(s, "x", "generic", &e), -EINVAL,
+	   "an invalid host is -EINVAL");
+	e.n_hosts = 0;
+	eq(store_provider_create(s, "Bad_Name", "generic", &e), -EINVAL,
+	   "an invalid provider name is -EINVAL");
+	e.n_creds = 0;
+	eq(store_provider_create(s, "x", "generic", &e), -EINVAL,
+	   "a provider without a credential is -EINVAL");
+}
+
+static void
+test_provider_get(struct store *s)
+{
+	struct store_provider p = { 0 };
+	int r = store_provider_get(s, "oa", &p);
+
+	eq(r, 0, "get the provider");
+	tap_ok(r == 0 && streq(p.name, "oa") && streq(p.type, "openai") &&
+		   p.created_at > 0 && p.updated_at == p.created_at,
+	       "name, type and times read back");
+	tap_ok(p.n_keys == 2 && streq(p.keys[0], "AUX_TOKEN") &&
+		   streq(p.keys[1], "OPENAI_API_KEY"),
+	       "keys read back, sorted");
+	tap_ok(p.n_hosts == 2 && streq(p.hosts[0].host, "alt.example.com") &&
+		   p.hosts[0].port == 0 &&
+		   streq(p.hosts[1].host, "api.openai.com") &&
+		   p.hosts[1].port == 443,
+	       "hosts read back, sorted, port 0 meaning any");
+	store_provider_clear(&p);
+	eq(store_provider_get(s, "nope", &p), -ENOENT,
+	   "get of a missing provider is -ENOENT");
+}
+
+static void
+test_provider_secrets(struct store *s)
+{
+	struct store_credential *v = NULL;
+	size_t n = 0;
+
+	eq(store_provider_get_secrets(s, "oa", &v, &n), 0, "get the secrets");
+	tap_ok(n == 2 && streq(v[0].key, "AUX_TOKEN") &&
+		   v[0].len == strlen(VALUE_B) && streq(v[0].value, VALUE_B) &&
+		   streq(v[1].key, "OPENAI_API_KEY") &&
+		   streq(v[1].value, VALUE_A),
+	       "keys and values, sorted, NUL-terminated");
+	store_credentials_free(v, n);
+	eq(store_provider_get_secrets(s, "nope", &v, &n), -ENOENT,
+	   "secrets of a missing provider are -ENOENT");
+	tap_ok(v == NULL && n == 0, "and none are returned");
+}
+
+static void
+test_provider_list(struct store *s)
+{
+	struct store_provider *v = NULL;
+	size_t n = 0;
+
+	eq(store_provider_list(s, &v, &n), 0, "list providers");
+	tap_ok(n == 2 && streq(v[0].name, "gen") && streq(v[1].name, "oa"),
+	       "two providers, by name");
+	tap_ok(n == 2 && v[0].n_keys == 1 && v[0].n_hosts == 0 &&
+		   v[1].n_keys == 2 && v[1].n_hosts == 2,
+	       "each with its keys and hosts");
+	store_provider_list_free(v, n);
+}
+
+static void
+test_provider_update(struct store *s, const char *dir)
+{
+	struct store_credential c[] = { cred("OPENAI_API_KEY", VALUE_C),
+					cred("NEW_KEY", "n") };
+	struct store_host h[] = { { (char *)"api.openai.com", 443 },
+				  { (char *)"more.example.com", 8443 } };
+	struct store_provider_edit e = { c, 2, h, 2 };
+	struct store_credential *v = NULL;
+	struct store_provider p = { 0 };
+	size_t n = 0;
+
+	eq(store_provider_update(s, "oa", &e), 0, "update the provider");
+	store_provider_get(s, "oa", &p);
+	tap_ok(p.n_keys == 3 && p.n_hosts == 3,
+	       "a key and a host added, the known host kept once");
+	store_provider_clear(&p);
+	store_provider_get_secrets(s, "oa", &v, &n);
+	tap_ok(n == 3 && streq(v[2].key, "OPENAI_API_KEY") &&
+		   streq(v[2].value, VALUE_C) && streq(v[0].value, VALUE_B),
+	       "the given value replaced, the other kept");
+	store_credentials_free(v, n);
+	tap_ok(!on_disk(dir, VALUE_A), "the replaced value is gone from disk");
+	eq(store_provider_update(s, "nope", &e), -ENOENT,
+	   "update of a missing provider is -ENOENT");
+	c[1] = cred("NEW_KEY", "");
+	eq(store_provider_update(s, "oa", &e), -EINVAL,
+	   "an update with an empty value is -EINVAL");
+	store_provider_get_secrets(s, "oa", &v, &n);
+	tap_ok(n == 3 && streq(v[2].value, VALUE_C),
+	       "and the refused update changed nothing");
+	store_credentials_free(v, n);
+}
+
+static void
+test_sandbox_providers(struct store *s)
+{
+	char **v = NULL;
+	size_t n = 0;
+
+	insert(s, "user", 1);
+	eq(store_sandbox_add_provider(s, "user", "oa"), 0,
+	   "record a sandbox's provider");
+	eq(store_sandbox_add_provider(s, "user", "gen"), 0, "and another");
+	eq(store_sandbox_add_provider(s, "user", "oa"), 0,
+	   "recording one again is no change");
+	eq(store_sandbox_add_provider(s, "nope", "oa"), -ENOENT,
+	   "a missing sandbox is -ENOENT");
+	eq(store_sandbox_add_provider(s, "user", "nope"), -ENOENT,
+	   "a missing provider is -ENOENT");
+	eq(store_sandbox_providers(s, "user", &v, &n), 0,
+	   "list the sandbox's providers");
+	tap_ok(n == 2 && streq(v[0], "oa") && streq(v[1], "gen"),
+	       "both, in the order they were added");
+	store_names_free(v, n);
+	eq(store_sandbox_providers(s, "nope", &v, &n), -ENOENT,
+	   "providers of a missing sandbox are -ENOENT");
+}
+
+static void
+test_provider_delete(struct store *s, const char *dir)
+{
+	store_sandbox_set_state(s, "user", STORE_SANDBOX_RUNNING, NULL);
+	eq(store_provider_delete(s, "oa", false), -EBUSY,
+	   "a provider a running sandbox uses is -EBUSY");
+	tap_ok(strstr(store_errmsg(s), "'user'") != NULL,
+	       "the message names the sandbox ('%s')", store_errmsg(s));
+	store_sandbox_set_state(s, "user", STORE_SANDBOX_STARTING, NULL);
+	eq(store_provider_delete(s, "oa", false), -EBUSY,
+	   "and a starting one too");
+	store_sandbox_set_state(s, "user", STORE_SANDBOX_STOPPED, "done");
+	eq(store_provider_delete(s, "gen", false), 0,
+	   "a stopped sandbox does not hold its provider");
+	store_sandbox_set_state(s, "user", STORE_SANDBOX_RUNNING, NULL);
+	eq(store_provider_delete(s, "oa", true), 0, "force deletes anyway");
+	eq(store_provider_delete(s, "oa", true), -ENOENT,
+	   "deleting again is -ENOENT");
+	eq(raw_int(dir, "SELECT (SELECT count(*) FROM provider_credentials) +"
+			" (SELECT count(*) FROM provider_hosts) +"
+			" (SELECT count(*) FROM sandbox_providers)"),
+	   0, "credentials, hosts and sandbox records went with them");
+	tap_ok(!on_disk(dir, VALUE_B) && !on_disk(dir, VALUE_C),
+	       "the deleted values are gone from the files");
+}
+
+static void
+test_provider_cascade(struct store *s, const char *dir)
+{
+	struct store_provider p = { 0 };
+
+	create_provider(s, "kept", "KEY", "v", "h.example.com");
+	store_sandbox_add_provider(s, "user", "kept");
+	eq(store_sandbox_delete(s, "user"), 0,
+	   "delete a sandbox that has a provider");
+	eq(raw_int(dir, "SELECT count(*) FROM sandbox_providers"), 0,
+	   "its provider records cascade");
+	eq(store_provider_get(s, "kept", &p), 0, "the provider stays");
+	store_provider_clear(&p);
+	eq(store_provider_delete(s, "kept", false), 0,
+	   "and, unused, deletes without force");
+}
+
+static void
+test_providers(const char *base)
+{
+	_cleanup_free_ char *dir = new_dir(base, "providers");
+	struct store *s = NULL;
+
+	if (store_open(dir, &s) < 0)
+		abort();
+	test_provider_create(s, dir);
+	test_provider_invalid(s);
+	test_provider_get(s);
+	test_provider_secrets(s);
+	test_provider_list(s);
+	test_provider_update(s, dir);
+	test_sandbox_providers(s);
+	test_provider_delete(s, dir);
+	test_provider_cascade(s, dir);
+	store_close(s);
+}
+
 int main(void);
 int
 main(void)
@@ -597,6 +877,7 @@ main(void)
 	test_file_checks(base);
 	test_concurrent_revisions(base);
 	test_concurrent_sandboxes(base);
+	test_providers(base);
 	rm_rf(base);
 	return tap_done();
 }
