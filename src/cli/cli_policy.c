@@ -227,6 +227,15 @@ policy_set(struct cli *cli, int argc, char **argv)
 
 static const char list_usage[] = "brig policy list NAME";
 
+static void
+format_time(int64_t secs, char *out, size_t len)
+{
+	time_t t = (time_t)secs;
+	struct tm tm;
+
+	strftime(out, len, "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
+}
+
 static int
 policy_list(struct cli *cli, int argc, char **argv)
 {
@@ -245,15 +254,17 @@ policy_list(struct cli *cli, int argc, char **argv)
 		log_error("no sandbox named '%s'", argv[1]);
 		return EXIT_FAIL;
 	}
-	printf("%-4s %-12s %-11s %-20s %s\n", "REV", "SHA256", "STATUS",
-	       "CREATED", "ERROR");
+	printf("%-4s %-12s %-11s %-20s %-20s %s\n", "REV", "SHA256", "STATUS",
+	       "CREATED", "LOADED", "ERROR");
 	for (size_t i = 0; i < n; i++) {
-		char when[32];
-		time_t t = (time_t)v[i].created_at;
+		char created[32], loaded[32] = "-";
 
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", gmtime(&t));
-		printf("%-4lld %.12s %-11s %-20s %s\n", (long long)v[i].rev,
-		       v[i].sha256, store_rev_status_name(v[i].status), when,
+		format_time(v[i].created_at, created, sizeof(created));
+		if (v[i].loaded_at)
+			format_time(v[i].loaded_at, loaded, sizeof(loaded));
+		printf("%-4lld %.12s %-11s %-20s %-20s %s\n",
+		       (long long)v[i].rev, v[i].sha256,
+		       store_rev_status_name(v[i].status), created, loaded,
 		       v[i].error ? v[i].error : "");
 	}
 	store_revision_list_free(v, n);

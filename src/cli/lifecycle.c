@@ -43,6 +43,20 @@ on_supervisor_exit(const struct sandbox_config *cfg, bool remove,
 	store_close(st);
 }
 
+static void
+on_supervisor_policy(const struct sandbox_config *cfg, int64_t rev, bool loaded,
+		     const char *error)
+{
+	struct store *st;
+
+	if (store_open(exit_state_dir, &st) < 0)
+		return;
+	store_revision_set_status(st, cfg->name, rev,
+				  loaded ? STORE_REV_LOADED : STORE_REV_FAILED,
+				  error);
+	store_close(st);
+}
+
 static char *
 generate_name(void)
 {
@@ -201,8 +215,8 @@ start(struct cli *cli, struct sandbox_config *cfg, pid_t *pid)
 		cli->store = NULL;
 		exit_state_dir = cli->state_dir;
 		r = supervisor_start(cfg, stored ? on_supervisor_exit : NULL,
-				     pid, why, sizeof(why), notes,
-				     sizeof(notes));
+				     stored ? on_supervisor_policy : NULL, pid,
+				     why, sizeof(why), notes, sizeof(notes));
 		if (stored && cli_store(cli) < 0)
 			return -EIO;
 		if (r < 0)

@@ -661,7 +661,7 @@ decide(struct conn *c)
 {
 	struct match_result res;
 
-	if (identify(c) < 0)
+	if (!c->ncallers && identify(c) < 0)
 		return deny(c, 403, "caller_unknown");
 	if (!callers_allowed(c->px->policy, c, &res))
 		return deny(c, 403, res.reason ? res.reason : "denied");
@@ -728,9 +728,18 @@ head_parsed(struct conn *c, const struct http_request *r, size_t hlen)
 	c->port = r->port;
 	if (r->form == HTTP_FORM_ORIGIN)
 		return reject(c, 400, "not_a_proxy_request");
-	if (http_check_host(r) < 0)
-		return deny(c, 403, "host_mismatch");
 	c->connect = r->form == HTTP_FORM_AUTHORITY;
+	/*
+	 * An absolute-form request must name one host in its URI and its
+	 * Host header (domain fronting). CONNECT's Host is not checked:
+	 * clients such as Node's send the proxy's own address there, and
+	 * what the tunnel carries is checked by its target (and, when
+	 * inspected, by SNI and the inner Host).
+	 */
+	if (!c->connect && http_check_host(r) < 0) {
+		identify(c); /* so the denial names its caller */
+		return deny(c, 403, "host_mismatch");
+	}
 	/* Bytes a client sent after CONNECT's head go through the tunnel. */
 	if (c->connect && c->hlen > hlen &&
 	    buf_append(&c->out, c->head + hlen, c->hlen - hlen) < 0)

@@ -49,6 +49,7 @@ struct client {
 struct sup {
 	struct sandbox_config *cfg;
 	supervisor_exit_fn on_exit;
+	supervisor_policy_fn on_policy;
 	int epfd, ctl, init_sock, sigfd;
 	pid_t init_pid;
 	struct client clients[SUP_MAX_CLIENTS];
@@ -216,7 +217,9 @@ dns_serve(struct sup *s)
 			       &d) < 0)
 			continue;
 		sendto(s->dns_fd, a, alen, 0, (struct sockaddr *)&from, flen);
-		if (d.reason) {
+		/* One event per refused lookup: resolvers ask for A and AAAA
+		 * together; the AAAA twin is not logged. */
+		if (d.reason && d.qtype != DNS_TYPE_AAAA) {
 			struct events_net ev = { .host = d.name,
 						 .reason = d.reason };
 
@@ -422,11 +425,15 @@ client_policy(struct sup *s, struct client *c)
 		if (old != s->cfg->policy)
 			policy_free((struct policy *)old);
 		events_policy(s->ev, sup_msg.hdr.arg, sha, "loaded", NULL);
+		if (s->on_policy)
+			s->on_policy(s->cfg, sup_msg.hdr.arg, true, NULL);
 		client_reply(c, PROTO_OK, sup_msg.hdr.arg, NULL, -1);
 		return;
 	}
 	policy_free(p);
 	events_policy(s->ev, sup_msg.hdr.arg, sha, "refused", why);
+	if (s->on_policy)
+		s->on_policy(s->cfg, sup_msg.hdr.arg, false, why);
 	client_reply(c, PROTO_ERROR, EINVAL, why, -1);
 }
 
@@ -688,7 +695,7 @@ report(int fd, int err, const char *text)
 
 __attribute__((noreturn)) static void
 supervisor_run(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
-	       int ready)
+	       supervisor_policy_fn on_policy, int ready)
 {
 	static struct sup s;
 	char why[512] = "", notes[1024] = "";
@@ -696,6 +703,7 @@ supervisor_run(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
 
 	s = (struct sup){ .cfg = cfg,
 			  .on_exit = on_exit,
+			  .on_policy = on_policy,
 			  .init_sock = -1,
 			  .policy = cfg->policy,
 			  .proxy_epfd = -1,
@@ -771,8 +779,8 @@ read_report(int fd, pid_t *ret_pid, char *why, size_t whylen, char *notes,
 
 int
 supervisor_start(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
-		 pid_t *ret_pid, char *why, size_t whylen, char *notes,
-		 size_t noteslen)
+		 supervisor_policy_fn on_policy, pid_t *ret_pid, char *why,
+		 size_t whylen, char *notes, size_t noteslen)
 {
 	int ready[2], r;
 	pid_t pid;
@@ -790,7 +798,7 @@ supervisor_start(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
 		close(ready[0]);
 		if (setsid() < 0)
 			_exit(1);
-		supervisor_run(cfg, on_exit, ready[1]);
+		supervisor_run(cfg, on_exit, on_policy, ready[1]);
 	}
 	close(ready[1]);
 	r = pid < 0
