@@ -24,6 +24,8 @@ cmd_run(struct cli *cli, int argc, char **argv)
 		{ "policy", required_argument, NULL, 'p' },
 		{ "workspace", required_argument, NULL, 'w' },
 		{ "connect-to", required_argument, NULL, 'C' },
+		{ "provider", required_argument, NULL, 'P' },
+		{ "upstream-ca", required_argument, NULL, 'U' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -32,7 +34,8 @@ cmd_run(struct cli *cli, int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+p:w:n:hC:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:w:n:hC:P:U:", opts, NULL)) !=
+	       -1) {
 		if (c == 'p')
 			o.policy_file = optarg;
 		else if (c == 'w')
@@ -42,6 +45,11 @@ cmd_run(struct cli *cli, int argc, char **argv)
 		else if (c == 'C') {
 			if (lifecycle_add_connect_to(&o, optarg) < 0)
 				return EXIT_USAGE;
+		} else if (c == 'P') {
+			if (lifecycle_add_provider(&o, optarg) < 0)
+				return EXIT_USAGE;
+		} else if (c == 'U') {
+			o.upstream_ca = optarg;
 		} else if (c == 'h')
 			return cli_help(run_help);
 		else

@@ -43,6 +43,8 @@ sandbox_create(struct cli *cli, int argc, char **argv)
 		{ "policy", required_argument, NULL, 'p' },
 		{ "workspace", required_argument, NULL, 'w' },
 		{ "connect-to", required_argument, NULL, 'C' },
+		{ "provider", required_argument, NULL, 'P' },
+		{ "upstream-ca", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -50,7 +52,7 @@ sandbox_create(struct cli *cli, int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+n:kdp:w:hC:", opts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "+n:kdp:w:hC:P:U:", opts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'n':
@@ -71,6 +73,13 @@ sandbox_create(struct cli *cli, int argc, char **argv)
 		case 'C':
 			if (lifecycle_add_connect_to(&o, optarg) < 0)
 				return EXIT_USAGE;
+			break;
+		case 'P':
+			if (lifecycle_add_provider(&o, optarg) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'U':
+			o.upstream_ca = optarg;
 			break;
 		case 'h':
 			return cli_help(create_help);

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/paths.h"
 #include "common/util.h"
+#include "proxy/creds.h"
 #include "sandbox/host.h"
 #include "sandbox/proto.h"
 #include "sandbox/rootfs.h"
@@ -182,6 +183,9 @@ insert_sandbox(struct cli *cli, struct sandbox_config *cfg,
 	else if (r < 0)
 		log_error("cannot record sandbox '%s': %s", cfg->name,
 			  store_errmsg(cli->store));
+	for (size_t i = 0; r == 0 && i < o->nproviders; i++)
+		r = store_sandbox_add_provider(cli->store, cfg->name,
+					       o->providers[i]);
 	if (r == 0)
 		r = host_ids(o, sb->id, &cfg->host_uid, &cfg->host_gid);
 	if (r < 0 && r != -EEXIST)
@@ -277,6 +281,90 @@ first_command(struct cli *cli, const struct sandbox_config *cfg,
 }
 
 int
+lifecycle_add_provider(struct create_opts *o, const char *name)
+{
+	if (o->nproviders == SANDBOX_MAX_PROVIDERS) {
+		log_error("at most %d --provider options",
+			  SANDBOX_MAX_PROVIDERS);
+		return -E2BIG;
+	}
+	o->providers[o->nproviders++] = name;
+	return 0;
+}
+
+static int
+load_provider(struct store *st, const char *name, struct creds *c)
+{
+	struct store_provider p = { 0 };
+	struct store_credential *v = NULL;
+	struct creds_host hosts[CREDS_HOSTS_MAX];
+	size_t n = 0, nh = 0;
+	int r = store_provider_get(st, name, &p);
+
+	if (r == 0)
+		r = store_provider_get_secrets(st, name, &v, &n);
+	for (size_t i = 0; i < p.n_hosts && nh < CREDS_HOSTS_MAX; i++) {
+		snprintf(hosts[nh].host, sizeof(hosts[nh].host), "%s",
+			 p.hosts[i].host);
+		hosts[nh++].port = p.hosts[i].port;
+	}
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = creds_add(c, v[i].key, v[i].value, v[i].len, hosts, nh);
+	store_credentials_free(v, n);
+	store_provider_clear(&p);
+	return r;
+}
+
+/*
+ * In the supervisor, once init exists: the providers' values, each with
+ * a fresh placeholder. They are read from the store here, never before
+ * the sandbox's processes exist, so no copy of them is ever inside.
+ */
+static int
+load_creds(const struct sandbox_config *cfg, struct creds **ret)
+{
+	struct creds *c = xcalloc(1, sizeof(*c));
+	struct store *st;
+	int r = store_open(exit_state_dir, &st);
+
+	for (size_t i = 0; r == 0 && i < cfg->nproviders; i++)
+		r = load_provider(st, cfg->providers[i], c);
+	if (r == 0)
+		store_close(st);
+	if (r < 0) {
+		creds_free(c);
+		free(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+/* Checks each --provider exists, warns about unbound ones. */
+static int
+check_providers(struct cli *cli, const struct create_opts *o)
+{
+	int r = o->nproviders ? cli_store(cli) : 0;
+
+	for (size_t i = 0; r == 0 && i < o->nproviders; i++) {
+		struct store_provider p = { 0 };
+
+		r = store_provider_get(cli->store, o->providers[i], &p);
+		if (r < 0) {
+			log_error("no provider named '%s'", o->providers[i]);
+			break;
+		}
+		if (p.n_hosts == 0)
+			log_warn("provider '%s' is bound to no host: its "
+				 "credentials will be sent to any endpoint "
+				 "the policy allows for the calling binary",
+				 o->providers[i]);
+		store_provider_clear(&p);
+	}
+	return r;
+}
+
+int
 lifecycle_add_connect_to(struct create_opts *o, const char *arg)
 {
 	if (o->nconnect_to == PROXY_MAX_CONNECT_TO) {
@@ -300,7 +388,11 @@ lifecycle_create(struct cli *cli, const struct create_opts *o)
 	struct sandbox_config cfg = { .keep = o->keep || o->detach,
 				      .off = sandbox_test_switches(),
 				      .connect_to = o->connect_to,
-				      .nconnect_to = o->nconnect_to };
+				      .nconnect_to = o->nconnect_to,
+				      .providers = o->providers,
+				      .nproviders = o->nproviders,
+				      .upstream_ca = o->upstream_ca,
+				      .load_creds = load_creds };
 	struct store_sandbox sb = { 0 };
 	struct policy *pol = NULL;
 	pid_t pid;
@@ -317,6 +409,8 @@ lifecycle_create(struct cli *cli, const struct create_opts *o)
 	}
 	if (r == 0)
 		r = cli_state_dir(cli);
+	if (r == 0)
+		r = check_providers(cli, o);
 	if (r == 0) {
 		dir = paths_sandbox_dir(cli->state_dir, name);
 		cfg.name = name;

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "proxy/proxy.h"
+#include "sandbox/sandbox.h"
 
 struct create_opts {
 	const char *name;
@@ -18,7 +19,13 @@ struct create_opts {
 	int argc;
 	struct proxy_connect_to connect_to[PROXY_MAX_CONNECT_TO];
 	size_t nconnect_to;
+	const char *providers[SANDBOX_MAX_PROVIDERS];
+	size_t nproviders;
+	const char *upstream_ca; /* --upstream-ca: trusted for upstream TLS */
 };
+
+/* Adds one --provider NAME; logs and fails when there are too many. */
+int lifecycle_add_provider(struct create_opts *o, const char *name);
 
 /* Adds one --connect-to HOST:PORT:ADDR:PORT; logs and fails when bad. */
 int lifecycle_add_connect_to(struct create_opts *o, const char *arg);

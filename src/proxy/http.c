@@ -599,9 +599,11 @@ static const struct status {
 	{ 400, "Bad Request", "bad_request" },
 	{ 403, "Forbidden", "forbidden" },
 	{ 405, "Method Not Allowed", "method_not_allowed" },
+	{ 408, "Request Timeout", "request_timeout" },
 	{ 431, "Request Header Fields Too Large",
 	  "request_header_fields_too_large" },
 	{ 502, "Bad Gateway", "bad_gateway" },
+	{ 503, "Service Unavailable", "service_unavailable" },
 	{ 504, "Gateway Timeout", "gateway_timeout" },
 	{ 505, "HTTP Version Not Supported", "http_version_not_supported" },
 };

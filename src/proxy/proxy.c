@@ -23,6 +23,9 @@
 #include "policy/match.h"
 #include "proxy/http.h"
 #include "proxy/ident.h"
+#include "proxy/inspect.h"
+#include "proxy/creds.h"
+#include "proxy/tls.h"
 
 #define PROXY_MAX_ADDRS 8
 #define PROXY_PIPE_SIZE (256 * 1024)
@@ -59,7 +62,14 @@ struct caller_exe {
 	uint8_t holder;
 };
 
-enum conn_state { ST_HEAD, ST_RESOLVE, ST_CONNECT, ST_SEND, ST_TUNNEL };
+enum conn_state {
+	ST_HEAD,
+	ST_IDENT,
+	ST_RESOLVE,
+	ST_CONNECT,
+	ST_SEND,
+	ST_TUNNEL
+};
 
 struct conn {
 	struct proxy *px;
@@ -90,13 +100,27 @@ struct conn {
 };
 
 /* A name to resolve off the loop, and its answer. */
+/*
+ * Work that blocks or reads /proc at length, done by the worker thread so
+ * that the loop never waits: resolving a name, or finding who holds a
+ * socket (which costs as much as the sandbox has descriptors).
+ */
+enum job_kind { JOB_RESOLVE, JOB_IDENT };
+
 struct job {
+	enum job_kind kind;
 	uint32_t conn_id;
 	char host[HTTP_HOST_MAX + 1];
 	uint16_t port;
 	int err;
 	struct sockaddr_storage addrs[PROXY_MAX_ADDRS];
 	size_t naddrs;
+	/* JOB_IDENT: the connection's two ends in, the callers out. */
+	struct sockaddr_storage peer, local;
+	struct caller_exe *callers;
+	size_t ncallers;
+	pid_t pid;
+	char *binary;
 	struct job *next;
 };
 
@@ -289,26 +313,30 @@ reject(struct conn *c, int status, const char *why)
 
 /* Keeps who called, so that a new policy can be checked against it. */
 static void
-keep_callers(struct conn *c, const struct ident *id)
+keep_callers(const struct ident *id, struct caller_exe **ret, size_t *ret_n,
+	     pid_t *pid, char **binary)
 {
-	size_t n = 0;
+	struct caller_exe *v;
+	size_t n = 0, k = 0;
 
 	for (size_t h = 0; h < id->nholders; h++)
 		n += id->holders[h].nchain;
-	c->callers = xcalloc(n, sizeof(*c->callers));
+	v = xcalloc(n, sizeof(*v));
 	for (size_t h = 0; h < id->nholders; h++) {
 		const struct ident_holder *hd = &id->holders[h];
 
 		for (size_t i = 0; i < hd->nchain; i++)
-			c->callers[c->ncallers++] = (struct caller_exe){
+			v[k++] = (struct caller_exe){
 				.exe = xstrdup(hd->chain[i].exe),
 				.tainted = hd->chain[i].tainted,
 				.injected = hd->chain[i].injected,
 				.holder = (uint8_t)h,
 			};
 	}
-	c->pid = id->holders[0].chain[0].nspid;
-	c->binary = xstrdup(id->holders[0].chain[0].exe);
+	*ret = v;
+	*ret_n = k;
+	*pid = id->holders[0].chain[0].nspid;
+	*binary = xstrdup(id->holders[0].chain[0].exe);
 }
 
 /*
@@ -379,29 +407,48 @@ callers_allowed(const struct policy *p, const struct conn *c,
 }
 
 static int
+ident_run(const struct proxy_config *cfg, const struct sockaddr_storage *peer,
+	  const struct sockaddr_storage *local, struct ident *id)
+{
+	unsigned long inode;
+	int r = ident_socket_inode(cfg->diagfd, peer, local, &inode);
+
+	return r < 0 ? r
+		     : ident_holders(cfg->init_pid, inode, cfg->writable, id);
+}
+
+static int
+conn_ends(struct conn *c, struct sockaddr_storage *peer,
+	  struct sockaddr_storage *local)
+{
+	socklen_t plen = sizeof(*peer), llen = sizeof(*local);
+
+	if (getpeername(c->client.fd, (struct sockaddr *)peer, &plen) < 0 ||
+	    getsockname(c->client.fd, (struct sockaddr *)local, &llen) < 0)
+		return -errno;
+	return 0;
+}
+
+/* On the loop, for the rare denial that must name its caller at once. */
+static int
 identify(struct conn *c)
 {
 	static struct ident id;
 	struct sockaddr_storage peer, local;
-	socklen_t plen = sizeof(peer), llen = sizeof(local);
-	unsigned long inode;
-	int r;
+	int r = conn_ends(c, &peer, &local);
 
-	if (getpeername(c->client.fd, (struct sockaddr *)&peer, &plen) < 0 ||
-	    getsockname(c->client.fd, (struct sockaddr *)&local, &llen) < 0)
-		return -errno;
-	r = ident_socket_inode(c->px->cfg.diagfd, &peer, &local, &inode);
 	if (r == 0)
-		r = ident_holders(c->px->cfg.init_pid, inode,
-				  c->px->cfg.writable, &id);
+		r = ident_run(&c->px->cfg, &peer, &local, &id);
 	if (r == 0)
-		keep_callers(c, &id);
+		keep_callers(&id, &c->callers, &c->ncallers, &c->pid,
+			     &c->binary);
 	return r;
 }
 
 static void *
 resolver_main(void *arg)
 {
+	static struct ident id; /* this thread's alone */
 	struct proxy *px = arg;
 
 	for (;;) {
@@ -418,14 +465,21 @@ resolver_main(void *arg)
 		px->todo = j->next;
 		pthread_mutex_unlock(&px->lock);
 
-		snprintf(port, sizeof(port), "%u", j->port);
-		j->err = getaddrinfo(j->host, port, &hints, &res);
-		for (struct addrinfo *a = res; a && j->naddrs < PROXY_MAX_ADDRS;
-		     a = a->ai_next)
-			memcpy(&j->addrs[j->naddrs++], a->ai_addr,
-			       a->ai_addrlen);
-		if (res)
-			freeaddrinfo(res);
+		if (j->kind == JOB_IDENT) {
+			j->err = ident_run(&px->cfg, &j->peer, &j->local, &id);
+			if (j->err == 0)
+				keep_callers(&id, &j->callers, &j->ncallers,
+					     &j->pid, &j->binary);
+		} else {
+			snprintf(port, sizeof(port), "%u", j->port);
+			j->err = getaddrinfo(j->host, port, &hints, &res);
+			for (struct addrinfo *a = res;
+			     a && j->naddrs < PROXY_MAX_ADDRS; a = a->ai_next)
+				memcpy(&j->addrs[j->naddrs++], a->ai_addr,
+				       a->ai_addrlen);
+			if (res)
+				freeaddrinfo(res);
+		}
 
 		pthread_mutex_lock(&px->lock);
 		j->next = px->done;
@@ -437,6 +491,7 @@ resolver_main(void *arg)
 }
 
 static void dial_next(struct conn *c);
+static void identified(struct conn *c, struct job *j);
 
 /* The operator's mapping for host:port, if any: trusted as given. */
 static bool
@@ -490,9 +545,22 @@ check_addrs(struct conn *c, const struct sockaddr_storage *addrs, size_t n)
 }
 
 static void
-resolve(struct conn *c)
+queue_job(struct conn *c, struct job *j)
 {
 	struct proxy *px = c->px;
+
+	j->conn_id = c->id;
+	side_watch(px, &c->client, 0);
+	pthread_mutex_lock(&px->lock);
+	j->next = px->todo;
+	px->todo = j;
+	pthread_cond_signal(&px->cond);
+	pthread_mutex_unlock(&px->lock);
+}
+
+static void
+resolve(struct conn *c)
+{
 	struct sockaddr_storage lit = { 0 };
 	struct sockaddr_in *v4 = (void *)&lit;
 	struct sockaddr_in6 *v6 = (void *)&lit;
@@ -513,16 +581,11 @@ resolve(struct conn *c)
 		return;
 	}
 	j = xcalloc(1, sizeof(*j));
-	j->conn_id = c->id;
+	j->kind = JOB_RESOLVE;
 	j->port = c->port;
 	snprintf(j->host, sizeof(j->host), "%s", c->host);
 	c->state = ST_RESOLVE;
-	side_watch(px, &c->client, 0);
-	pthread_mutex_lock(&px->lock);
-	j->next = px->todo;
-	px->todo = j;
-	pthread_cond_signal(&px->cond);
-	pthread_mutex_unlock(&px->lock);
+	queue_job(c, j);
 }
 
 static struct conn *
@@ -550,12 +613,18 @@ resolved(struct proxy *px)
 		struct conn *c = conn_by_id(px, j->conn_id);
 
 		done = j->next;
-		if (c && c->state == ST_RESOLVE) {
+		if (c && c->state == ST_RESOLVE && j->kind == JOB_RESOLVE) {
 			if (j->err)
 				deny(c, 502, "name_not_resolved");
 			else if (check_addrs(c, j->addrs, j->naddrs))
 				dial_next(c);
+		} else if (c && c->state == ST_IDENT && j->kind == JOB_IDENT) {
+			identified(c, j);
 		}
+		for (size_t i = 0; i < j->ncallers; i++)
+			free(j->callers[i].exe);
+		free(j->callers);
+		free(j->binary);
 		free(j);
 	}
 }
@@ -594,6 +663,64 @@ flush_out(struct conn *c)
 	start_tunnel(c);
 }
 
+/*
+ * Whether a tunnel must be opened up: a credential may travel to this
+ * endpoint (bound to it, or bound to nothing), and the endpoint does not
+ * say tls: skip. Everything else is passed through untouched.
+ */
+static bool
+must_inspect(const struct conn *c)
+{
+	const struct proxy_config *cfg = &c->px->cfg;
+
+	if ((!c->connect && !c->capture) || !cfg->creds || !cfg->ca ||
+	    !cfg->upstream_ctx || c->out.len ||
+	    (c->endpoint && c->endpoint->tls == POLICY_TLS_SKIP))
+		return false;
+	for (size_t i = 0; i < cfg->creds->n; i++)
+		if (creds_bound_to(&cfg->creds->v[i], c->host, c->port))
+			return true;
+	return false;
+}
+
+/* Hands both sockets to an inspection thread; the loop forgets them. */
+static void
+inspect(struct conn *c)
+{
+	struct inspect_job *j = xcalloc(1, sizeof(*j));
+
+	if (tls_leaf_ctx(c->px->cfg.ca, c->host, &j->leaf) < 0) {
+		free(j);
+		return conn_free(c, "no_leaf_certificate");
+	}
+	snprintf(j->host, sizeof(j->host), "%s", c->host);
+	j->port = c->port;
+	j->upstream = c->px->cfg.upstream_ctx;
+	j->creds = c->px->cfg.creds;
+	j->log = c->px->cfg.log;
+	j->ctx = c->px->cfg.ctx;
+	snprintf(j->binary, sizeof(j->binary), "%s",
+		 c->binary ? c->binary : "");
+	snprintf(j->policy, sizeof(j->policy), "%s", c->policy);
+	j->ev = (struct proxy_event){ .host = j->host,
+				      .port = j->port,
+				      .binary = j->binary,
+				      .pid = c->pid,
+				      .policy = j->policy };
+	side_watch(c->px, &c->client, 0);
+	side_watch(c->px, &c->upstream, 0);
+	j->client_fd = TAKE_FD(c->client.fd);
+	j->upstream_fd = TAKE_FD(c->upstream.fd);
+	c->state = ST_SEND; /* no close event: the thread logs its own */
+	if (inspect_start(j) < 0) {
+		close(j->client_fd);
+		close(j->upstream_fd);
+		SSL_CTX_free(j->leaf);
+		free(j);
+	}
+	conn_free(c, NULL);
+}
+
 /* The one decision event of an allowed connection, once it is dialed. */
 static void
 connected(struct conn *c)
@@ -611,6 +738,8 @@ connected(struct conn *c)
 		}
 		buf_free(&b);
 	}
+	if (must_inspect(c))
+		return inspect(c);
 	flush_out(c);
 }
 
@@ -657,18 +786,51 @@ connect_done(struct conn *c)
 }
 
 static void
-decide(struct conn *c)
+decide_for(struct conn *c)
 {
 	struct match_result res;
 
-	if (!c->ncallers && identify(c) < 0)
-		return deny(c, 403, "caller_unknown");
 	if (!callers_allowed(c->px->policy, c, &res))
 		return deny(c, 403, res.reason ? res.reason : "denied");
 	snprintf(c->policy, sizeof(c->policy), "%s",
 		 res.policy_name ? res.policy_name : "");
 	c->endpoint = res.endpoint;
 	resolve(c);
+}
+
+/* Who called is found off the loop; the decision resumes in identified. */
+static void
+decide(struct conn *c)
+{
+	struct job *j;
+
+	if (c->ncallers)
+		return decide_for(c);
+	j = xcalloc(1, sizeof(*j));
+	j->kind = JOB_IDENT;
+	if (conn_ends(c, &j->peer, &j->local) < 0) {
+		free(j);
+		return deny(c, 403, "caller_unknown");
+	}
+	c->state = ST_IDENT;
+	c->deadline_ms = now_ms() + PROXY_CONNECT_TIMEOUT_MS;
+	queue_job(c, j);
+}
+
+static void
+identified(struct conn *c, struct job *j)
+{
+	/* Out of descriptors is the proxy's trouble, not a policy's. */
+	if (j->err == -EMFILE || j->err == -ENFILE || j->err == -ENOMEM)
+		return deny(c, 503, "proxy_out_of_resources");
+	if (j->err < 0)
+		return deny(c, 403, "caller_unknown");
+	c->callers = TAKE_PTR(j->callers);
+	c->ncallers = j->ncallers;
+	j->ncallers = 0;
+	c->pid = j->pid;
+	c->binary = TAKE_PTR(j->binary);
+	decide_for(c);
 }
 
 /* Headers that speak to the proxy, not to the origin, are dropped. */
@@ -930,6 +1092,8 @@ expire(struct proxy *px)
 			reject(c, 408, "head_timeout");
 		else if (c->state == ST_CONNECT || c->state == ST_RESOLVE)
 			deny(c, 504, "upstream_timeout");
+		else if (c->state == ST_IDENT)
+			deny(c, 503, "identification_timeout");
 		else if (c->state == ST_TUNNEL)
 			conn_free(c, "idle_timeout");
 	}
@@ -951,6 +1115,7 @@ conn_event(struct conn *c, struct side *s, uint32_t ev)
 	case ST_TUNNEL:
 		tunnel_io(c, s, ev);
 		break;
+	case ST_IDENT:
 	case ST_RESOLVE:
 		break;
 	}

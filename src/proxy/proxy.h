@@ -14,6 +14,10 @@
 
 #include "policy/policy.h"
 
+struct creds;
+struct tls_ca;
+struct ssl_ctx_st;
+
 #define PROXY_MAX_CONNS 16384
 #define PROXY_MAX_CONNECT_TO 64
 #define PROXY_CONNECT_TIMEOUT_MS 10000
@@ -53,6 +57,10 @@ struct proxy_config {
 	const char *(*synthetic_name)(void *ctx, uint32_t addr);
 	void (*log)(void *ctx, const struct proxy_event *ev);
 	void *ctx;
+	/* HTTPS inspection, for sandboxes with credentials (else NULL). */
+	const struct creds *creds;
+	struct tls_ca *ca;
+	struct ssl_ctx_st *upstream_ctx;
 };
 
 struct proxy;

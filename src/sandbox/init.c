@@ -32,7 +32,15 @@
 
 #define INIT_MAX_CHILDREN 4096
 #define INIT_MAX_ENV 256
+#define INIT_CA_PEM_MAX 16384
 #define INIT_MAX_ARGS_BYTES (8 * 1024 * 1024)
+
+/* Variables the supervisor adds for every process: placeholders. */
+static char *extra_env[SANDBOX_MAX_EXTRA_ENV];
+static size_t nextra_env;
+
+/* The sandbox's CA certificate (PEM), when it has one. */
+static char ca_pem[INIT_CA_PEM_MAX];
 
 struct child {
 	pid_t pid;
@@ -134,7 +142,8 @@ setup(const struct sandbox_config *cfg, char *why, size_t whylen, char *notes,
 		r = open_net_fds(why, whylen);
 	if (r < 0)
 		return r;
-	r = rootfs_build(cfg, wsfd, why, whylen, notes, noteslen);
+	r = rootfs_build(cfg, wsfd, *ca_pem ? ca_pem : NULL, why, whylen, notes,
+			 noteslen);
 	if (r < 0)
 		return r;
 	if (!(cfg->off & SANDBOX_OFF_LANDLOCK)) {
@@ -186,10 +195,23 @@ base_env(char **env, size_t max, struct proto_msg *m, size_t argc)
 		"no_proxy=localhost,127.0.0.1,::1",
 		"NODE_USE_ENV_PROXY=1",
 	};
+	/* Every TLS client finds the sandbox's CA without flags. */
+	static char *const ca_env[] = {
+		"SSL_CERT_FILE=" ROOTFS_CA_BUNDLE,
+		"REQUESTS_CA_BUNDLE=" ROOTFS_CA_BUNDLE,
+		"CURL_CA_BUNDLE=" ROOTFS_CA_BUNDLE,
+		"GIT_SSL_CAINFO=" ROOTFS_CA_BUNDLE,
+		"NODE_EXTRA_CA_CERTS=" ROOTFS_CA_FILE,
+		"DENO_CERT=" ROOTFS_CA_BUNDLE,
+	};
 	size_t n = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(fixed) && n < max; i++)
 		env[n++] = fixed[i];
+	for (size_t i = 0; *ca_pem && i < ARRAY_SIZE(ca_env) && n < max; i++)
+		env[n++] = ca_env[i];
+	for (size_t i = 0; i < nextra_env && n < max; i++)
+		env[n++] = extra_env[i];
 	for (size_t i = argc; i < m->nstrings && n < max; i++)
 		env[n++] = m->strings[i];
 	env[n] = NULL;
@@ -386,6 +408,10 @@ handle_request(int sock)
 		      fd);
 		if (fd >= 0)
 			close(fd);
+	} else if (m.hdr.type == PROTO_ENV) {
+		for (size_t i = 0;
+		     i < m.nstrings && nextra_env < SANDBOX_MAX_EXTRA_ENV; i++)
+			extra_env[nextra_env++] = xstrdup(m.strings[i]);
 	} else if (m.hdr.type == PROTO_KILL) {
 		for (size_t i = 0; i < ARRAY_SIZE(children); i++)
 			if (children[i].pid > 0 && children[i].id == m.hdr.id)
@@ -418,6 +444,19 @@ serve(int sock)
 		if (p[0].revents & (POLLIN | POLLHUP | POLLERR))
 			handle_request(sock);
 	}
+}
+
+/* After the go byte, the supervisor sends the CA certificate, if any. */
+static void
+read_ca(int sync)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < sizeof(ca_pem) - 1 &&
+	       (n = read(sync, ca_pem + len, sizeof(ca_pem) - 1 - len)) > 0)
+		len += (size_t)n;
+	ca_pem[len] = '\0';
 }
 
 /*
@@ -456,8 +495,10 @@ init_main(const struct sandbox_config *cfg, int sock, int sync)
 
 	/* Dies with the supervisor; the sync read catches a death before. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	umask(022); /* what init makes in the new root is for everyone */
 	if (read(sync, &go, 1) != 1)
 		_exit(1);
+	read_ca(sync);
 	close(sync);
 	hide_cmdline();
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

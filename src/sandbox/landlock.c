@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "sandbox/rootfs.h"
 
 /*
  * Debian 12's linux-libc-dev (6.1) knows Landlock ABI 2; the rights of later
@@ -88,6 +89,9 @@ static const struct {
 	{ "/dev/shm",
 	  LL_READ | LL_WRITE_ABI1 | LANDLOCK_ACCESS_FS_REFER | LL_FS_TRUNCATE },
 	{ "/dev", LANDLOCK_ACCESS_FS_READ_DIR },
+	/* The sandbox's CA and bundle (rootfs.h), when it has them. */
+	{ ROOTFS_CA_DIR,
+	  LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR },
 };
 
 static int

@@ -24,6 +24,7 @@ enum proto_type {
 	PROTO_SPAWN = 16, /* as EXEC, with an id */
 	PROTO_KILL, /* id, arg: signal */
 	PROTO_LISTEN, /* arg: a TCP port to capture; reply LISTENING + fd */
+	PROTO_ENV, /* strings: KEY=VALUE for every later process */
 	PROTO_POLICY, /* CLI -> supervisor: strings[0] is the new policy */
 	/* replies */
 	PROTO_STARTED = 32, /* arg: pid inside; fd: pty master when tty */

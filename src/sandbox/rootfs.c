@@ -39,6 +39,7 @@ struct rootfs {
 	char *why;
 	size_t whylen;
 	struct buf notes;
+	const char *ca_pem;
 };
 
 static int fail(struct rootfs *fs, int err, const char *fmt, ...)
@@ -541,13 +542,51 @@ enter_base(struct rootfs *fs)
 	return 0;
 }
 
+/*
+ * The sandbox's CA, alone and after the host's trust store, in the new
+ * root's own (soon read-only) tmpfs; the bundle is also bound over the
+ * host bundle's path, for programs that read only that one.
+ */
+static int
+gen_ca(struct rootfs *fs)
+{
+	_cleanup_free_ char *host = NULL, *bundle = NULL;
+	_cleanup_close_ int sfd = -1, dfd = -1;
+	int r;
+
+	if (!fs->ca_pem)
+		return 0;
+	r = make_target(ROOTFS_CA_DIR, true);
+	if (r < 0)
+		return fail(fs, r, "cannot make '%s'", ROOTFS_CA_DIR);
+	close(r);
+	if (read_file_at(fs->oldroot, ROOTFS_HOST_BUNDLE + 1, ROOTFS_BUNDLE_MAX,
+			 &host, NULL) < 0)
+		host = xstrdup("");
+	bundle = xasprintf("%s\n%s", host, fs->ca_pem);
+	r = write_file_at(AT_FDCWD, NEWROOT ROOTFS_CA_FILE, fs->ca_pem, 0644);
+	if (r == 0)
+		r = write_file_at(AT_FDCWD, NEWROOT ROOTFS_CA_BUNDLE, bundle,
+				  0644);
+	if (r < 0)
+		return fail(fs, r, "cannot write '%s'", ROOTFS_CA_DIR);
+	dfd = open_resolve(AT_FDCWD, NEWROOT ROOTFS_HOST_BUNDLE, O_PATH,
+			   RESOLVE_NO_SYMLINKS);
+	if (dfd < 0)
+		return 0; /* no such path inside: the environment names ours */
+	sfd = open(NEWROOT ROOTFS_CA_BUNDLE, O_PATH | O_CLOEXEC);
+	r = sfd < 0 ? -errno : attach_clone(sfd, dfd, bind_attrs(fs, true));
+	return r < 0 ? fail(fs, r, "cannot bind '%s'", ROOTFS_HOST_BUNDLE) : 0;
+}
+
 int
-rootfs_build(const struct sandbox_config *cfg, int wsfd, char *why,
-	     size_t whylen, char *notes, size_t noteslen)
+rootfs_build(const struct sandbox_config *cfg, int wsfd, const char *ca_pem,
+	     char *why, size_t whylen, char *notes, size_t noteslen)
 {
 	struct rootfs fs = { .cfg = cfg,
 			     .oldroot = -1,
 			     .wsfd = wsfd,
+			     .ca_pem = ca_pem,
 			     .why = why,
 			     .whylen = whylen,
 			     .notes = BUF_INIT(noteslen - 1) };
@@ -562,6 +601,8 @@ rootfs_build(const struct sandbox_config *cfg, int wsfd, char *why,
 		r = add_usr_links(&fs);
 	if (r == 0)
 		r = gen_etc(&fs);
+	if (r == 0)
+		r = gen_ca(&fs);
 	if (r == 0)
 		r = protect_workspace(&fs);
 	if (fs.oldroot >= 0)

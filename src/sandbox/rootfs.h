@@ -10,6 +10,13 @@
 
 #include "sandbox/sandbox.h"
 
+/* Where the sandbox's CA goes: alone, and appended to the host's bundle. */
+#define ROOTFS_CA_DIR "/run/brig"
+#define ROOTFS_CA_FILE ROOTFS_CA_DIR "/ca.pem"
+#define ROOTFS_CA_BUNDLE ROOTFS_CA_DIR "/ca-bundle.pem"
+#define ROOTFS_HOST_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+#define ROOTFS_BUNDLE_MAX (4 * 1024 * 1024)
+
 /* Names in a user's workspace that run code on the host later. */
 extern const char *const rootfs_protected[];
 
@@ -17,11 +24,13 @@ extern const char *const rootfs_protected[];
  * Builds the root and pivots into it. wsfd is the workspace, opened
  * (O_PATH) before init became the sandbox user, so that directories on
  * the way that only the caller may cross need not be opened up. On
- * failure returns -errno with a sentence in why. Notes (paths skipped)
+ * failure returns -errno with a sentence in why. ca_pem (or NULL) is the
+ * sandbox's CA certificate: written to ROOTFS_CA_FILE, and with the host's
+ * trust store to ROOTFS_CA_BUNDLE and over the host bundle's own path. Notes (paths skipped)
  * are appended to notes.
  */
-int rootfs_build(const struct sandbox_config *cfg, int wsfd, char *why,
-		 size_t whylen, char *notes, size_t noteslen);
+int rootfs_build(const struct sandbox_config *cfg, int wsfd, const char *ca_pem,
+		 char *why, size_t whylen, char *notes, size_t noteslen);
 /*
  * Host side, before init starts: creates empty placeholders in a user's
  * workspace for protected names that are missing (so they cannot be

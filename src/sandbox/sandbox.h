@@ -8,6 +8,11 @@
 #include "policy/policy.h"
 #include "proxy/proxy.h"
 
+#define SANDBOX_MAX_PROVIDERS 16
+#define SANDBOX_MAX_EXTRA_ENV 128
+
+struct creds;
+
 /* Walls that a test build may switch off one at a time (BRIG_TEST_DISABLE). */
 #define SANDBOX_OFF_LANDLOCK 0x1
 #define SANDBOX_OFF_RO_MOUNTS 0x2
@@ -30,6 +35,12 @@ struct sandbox_config {
 	/* Operator mappings (--connect-to) for the proxy's own dialing. */
 	const struct proxy_connect_to *connect_to;
 	size_t nconnect_to;
+	/* Credential providers: their values are loaded by the supervisor
+	 * after init exists (load_creds, from the store), never before. */
+	const char *const *providers;
+	size_t nproviders;
+	const char *upstream_ca;
+	int (*load_creds)(const struct sandbox_config *cfg, struct creds **ret);
 };
 
 /* Reads BRIG_TEST_DISABLE in test builds; 0 otherwise. */

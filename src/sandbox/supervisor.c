@@ -23,7 +23,9 @@
 #include "common/fdutil.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "proxy/creds.h"
 #include "proxy/dns.h"
+#include "proxy/tls.h"
 #include "sandbox/events.h"
 #include "sandbox/init.h"
 #include "sandbox/proto.h"
@@ -60,6 +62,9 @@ struct sup {
 	/* The network: the proxy, the DNS stub and the policy in force. */
 	struct proxy *px;
 	struct dns_table *dns;
+	struct tls_ca *ca;
+	SSL_CTX *upstream_ctx;
+	struct creds *creds;
 	int proxy_epfd, dns_fd, diag_fd, listen_fd;
 	const struct policy *policy;
 	const char *writable[POLICY_MAX_PATHS + 4];
@@ -73,6 +78,62 @@ ep_add(struct sup *s, int fd)
 	struct epoll_event e = { .events = EPOLLIN, .data.fd = fd };
 
 	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &e) < 0 ? -errno : 0;
+}
+
+/*
+ * A sandbox with credentials gets a CA for HTTPS inspection. It is made
+ * here, after init was cloned, so that no copy of its key is in any
+ * process inside; init gets the certificate, for the CA bundle.
+ */
+static int
+send_ca(struct sup *s, int sync, char *why, size_t whylen)
+{
+	_cleanup_free_ char *pem = NULL;
+	int r;
+
+	if (!s->cfg->nproviders)
+		return 0;
+	r = tls_ca_new(&s->ca);
+	if (r == 0)
+		r = tls_ca_cert_pem(s->ca, &pem);
+	if (r == 0)
+		r = tls_upstream_ctx(s->cfg->upstream_ca, &s->upstream_ctx);
+	if (r == 0)
+		r = write_full(sync, pem, strlen(pem));
+	if (r < 0)
+		snprintf(why, whylen, "cannot set up HTTPS inspection: %s%s%s",
+			 strerror(-r),
+			 s->cfg->upstream_ca ? " (--upstream-ca '" : "",
+			 s->cfg->upstream_ca ? s->cfg->upstream_ca : "");
+	return r;
+}
+
+/* The providers' values, and their placeholders for every process. */
+static int
+load_creds(struct sup *s, char *why, size_t whylen)
+{
+	char *env[SANDBOX_MAX_EXTRA_ENV];
+	struct proto_hdr h = { .type = PROTO_ENV };
+	size_t n = 0;
+	int r;
+
+	if (!s->cfg->nproviders || !s->cfg->load_creds)
+		return 0;
+	r = s->cfg->load_creds(s->cfg, &s->creds);
+	if (r < 0) {
+		snprintf(why, whylen,
+			 "cannot load the providers' credentials: "
+			 "%s",
+			 strerror(-r));
+		return r;
+	}
+	for (size_t i = 0; i < s->creds->n && n < ARRAY_SIZE(env); i++)
+		env[n++] = xasprintf("%s=%s", s->creds->v[i].key,
+				     s->creds->v[i].placeholder);
+	r = proto_send(s->init_sock, &h, env, n, NULL, 0);
+	for (size_t i = 0; i < n; i++)
+		free(env[i]);
+	return r;
 }
 
 /* Clones init into its new namespaces and waits for it to be built. */
@@ -119,6 +180,8 @@ start_init(struct sup *s, char *why, size_t whylen, char *notes,
 			 strerror(-r));
 	else if (write(sync[1], "g", 1) != 1)
 		r = -errno;
+	if (r == 0)
+		r = send_ca(s, sync[1], why, whylen);
 	close(sync[1]);
 	return r < 0 ? r : 0;
 }
@@ -282,6 +345,9 @@ start_network(struct sup *s)
 		.connect_to = s->cfg->connect_to,
 		.nconnect_to = s->cfg->nconnect_to,
 		.synthetic_name = synthetic_name,
+		.creds = s->creds,
+		.ca = s->ca,
+		.upstream_ctx = s->upstream_ctx,
 		.log = proxy_log,
 		.ctx = s,
 	};
@@ -729,8 +795,10 @@ supervisor_run(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
 	if (r == 0) {
 		/* After init is cloned: the sandbox keeps the usual limit. */
 		raise_fd_limit();
-		r = start_network(&s);
-		if (r < 0)
+		r = load_creds(&s, why, sizeof(why));
+		if (r == 0)
+			r = start_network(&s);
+		if (r < 0 && !*why)
 			snprintf(why, sizeof(why), "cannot start the proxy: %s",
 				 strerror(-r));
 	}

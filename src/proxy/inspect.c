@@ -1,0 +1,653 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "proxy/inspect.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/fdutil.h"
+#include "common/parse.h"
+#include "common/util.h"
+#include "proxy/creds.h"
+#include "proxy/http.h"
+#include "proxy/tls.h"
+
+#define INSPECT_HEAD_OUT_MAX (2 * HTTP_HEAD_MAX + 1024)
+#define INSPECT_CHUNK_LINE_MAX 1024
+
+/* One side of the conversation, with what was read and not yet used. */
+struct stream {
+	SSL *ssl;
+	char buf[INSPECT_IO_MAX];
+	size_t len;
+	uint64_t bytes;
+};
+
+struct session {
+	struct inspect_job *job;
+	struct stream client, upstream;
+	struct http_request req;
+	char method[16];
+	char path[256];
+	bool head_request;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* More bytes: n > 0, 0 at the end of the stream, -errno on failure. */
+static ssize_t
+stream_fill(struct stream *s)
+{
+	int n;
+
+	if (s->len == sizeof(s->buf))
+		return -E2BIG;
+	n = SSL_read(s->ssl, s->buf + s->len, (int)(sizeof(s->buf) - s->len));
+	if (n > 0) {
+		s->len += (size_t)n;
+		s->bytes += (uint64_t)n;
+		return n;
+	}
+	switch (SSL_get_error(s->ssl, n)) {
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		return errno ? -errno : 0; /* closed without close_notify */
+	default:
+		return -EPROTO;
+	}
+}
+
+static void
+stream_consume(struct stream *s, size_t n)
+{
+	memmove(s->buf, s->buf + n, s->len - n);
+	s->len -= n;
+}
+
+static int
+ssl_write_all(SSL *ssl, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		int w = SSL_write(ssl, c, (int)(n > INT32_MAX ? INT32_MAX : n));
+
+		if (w <= 0)
+			return -EIO;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The length of a complete head at the front of s, 0 at a clean end. */
+static ssize_t
+read_head(struct stream *s)
+{
+	for (;;) {
+		char *end = memmem(s->buf, s->len, "\r\n\r\n", 4);
+		ssize_t n;
+
+		if (end)
+			return end + 4 - s->buf;
+		if (s->len >= HTTP_HEAD_MAX)
+			return -E2BIG;
+		n = stream_fill(s);
+		if (n == 0)
+			return s->len ? -EBADMSG : 0;
+		if (n < 0)
+			return n;
+	}
+}
+
+static void
+log_request(struct session *ss, bool allow, bool closed, const char *reason)
+{
+	struct inspect_job *j = ss->job;
+	struct proxy_event ev = j->ev;
+
+	ev.allow = allow;
+	ev.closed = closed;
+	ev.reason = reason;
+	ev.method = ss->method[0] ? ss->method : NULL;
+	ev.path = ss->path[0] ? ss->path : NULL;
+	if (closed) {
+		ev.bytes_in = ss->upstream.bytes;
+		ev.bytes_out = ss->client.bytes;
+		ev.duration_ms = (uint64_t)(mono_ms() - j->started_ms);
+	}
+	if (j->log)
+		j->log(j->ctx, &ev);
+}
+
+/* A denial inside the tunnel: 403 with the JSON body, then the end. */
+static int
+refuse(struct session *ss, int status, const char *error, const char *reason)
+{
+	struct buf b = BUF_INIT(HTTP_BODY_MAX);
+
+	log_request(ss, false, false, reason);
+	if (status == 403)
+		http_write_denial(&b, status, error, ss->job->host,
+				  ss->job->port, ss->job->ev.binary, reason);
+	else
+		http_write_status(&b, status, reason);
+	ssl_write_all(ss->client.ssl, b.data, b.len);
+	buf_free(&b);
+	return -EPERM;
+}
+
+/* Copies exactly n body bytes, refusing any that hold a real value. */
+static int
+relay_exact(struct session *ss, struct stream *from, SSL *to, uint64_t n)
+{
+	while (n > 0) {
+		size_t k;
+
+		if (!from->len) {
+			ssize_t r = stream_fill(from);
+
+			if (r <= 0)
+				return r ? (int)r : -EPIPE;
+		}
+		k = from->len < n ? from->len : (size_t)n;
+		if (creds_contains_secret(ss->job->creds, from->buf, k))
+			return refuse(ss, 403, "secret_leak", "secret_leak");
+		if (ssl_write_all(to, from->buf, k) < 0)
+			return -EIO;
+		stream_consume(from, k);
+		n -= k;
+	}
+	return 0;
+}
+
+/* Reads one CRLF-terminated line (a chunk size or a trailer). */
+static ssize_t
+read_line(struct stream *s)
+{
+	for (;;) {
+		char *end = memmem(s->buf, s->len, "\r\n", 2);
+		ssize_t n;
+
+		if (end)
+			return end + 2 - s->buf;
+		if (s->len >= INSPECT_CHUNK_LINE_MAX)
+			return -EBADMSG;
+		n = stream_fill(s);
+		if (n <= 0)
+			return n ? n : -EPIPE;
+	}
+}
+
+static int
+chunk_size(const char *p, size_t len, uint64_t *ret)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	for (; i < len && i < 16; i++) {
+		char c = p[i];
+		int d = c >= '0' && c <= '9'   ? c - '0'
+			: c >= 'a' && c <= 'f' ? c - 'a' + 10
+			: c >= 'A' && c <= 'F' ? c - 'A' + 10
+					       : -1;
+
+		if (d < 0)
+			break;
+		v = v * 16 + (uint64_t)d;
+	}
+	if (i == 0 || (i < len && p[i] != ';' && p[i] != '\r'))
+		return -EBADMSG;
+	*ret = v;
+	return 0;
+}
+
+/* A chunked request body goes as sent, its data checked for leaks. */
+static int
+relay_chunked_request(struct session *ss)
+{
+	struct stream *c = &ss->client;
+	SSL *up = ss->upstream.ssl;
+
+	for (;;) {
+		ssize_t n = read_line(c);
+		uint64_t size;
+		int r;
+
+		if (n < 0)
+			return (int)n;
+		r = chunk_size(c->buf, (size_t)n, &size);
+		if (r < 0)
+			return refuse(ss, 400, "bad_request", "bad_chunk");
+		if (ssl_write_all(up, c->buf, (size_t)n) < 0)
+			return -EIO;
+		stream_consume(c, (size_t)n);
+		if (size == 0)
+			break;
+		r = relay_exact(ss, c, up, size + 2); /* data and its CRLF */
+		if (r < 0)
+			return r;
+	}
+	for (;;) { /* trailers, up to the empty line */
+		ssize_t n = read_line(c);
+
+		if (n < 0)
+			return (int)n;
+		if (ssl_write_all(up, c->buf, (size_t)n) < 0)
+			return -EIO;
+		stream_consume(c, (size_t)n);
+		if (n == 2)
+			return 0;
+	}
+}
+
+/* One request: checked, rewritten, sent with its body. 0 at the end. */
+static int
+relay_request(struct session *ss)
+{
+	struct inspect_job *j = ss->job;
+	struct buf out = BUF_INIT(INSPECT_HEAD_OUT_MAX);
+	struct creds_result res = { 0 };
+	ssize_t hl = read_head(&ss->client);
+	int r;
+
+	if (hl <= 0)
+		return hl == -E2BIG
+			   ? refuse(ss, 431, "head_too_large", "head_too_large")
+			   : (int)hl;
+	r = http_parse_request(ss->client.buf, (size_t)hl, &ss->req);
+	if (r < 0)
+		return refuse(ss, ss->req.reject_status ?: 400, "bad_request",
+			      "bad_request");
+	snprintf(ss->method, sizeof(ss->method), "%.*s",
+		 (int)ss->req.method.len, ss->req.method.p);
+	snprintf(ss->path, sizeof(ss->path), "%.*s", (int)ss->req.path.len,
+		 ss->req.path.p);
+	ss->head_request = streq(ss->method, "HEAD");
+	/* Domain fronting: the inner Host must be the tunnel's target. */
+	if (ss->req.form != HTTP_FORM_ORIGIN ||
+	    http_check_origin(&ss->req, j->host, j->port, 443) < 0)
+		return refuse(ss, 403, "policy_denied", "host_mismatch");
+	r = creds_rewrite_head(j->creds, j->host, j->port, ss->client.buf,
+			       (size_t)hl, true, &out, &res);
+	if (r < 0 || res.refusal) {
+		buf_free(&out);
+		return refuse(ss, 403, res.refusal ?: "bad_request",
+			      res.refusal ?: "bad_request");
+	}
+	r = ssl_write_all(ss->upstream.ssl, out.data, out.len);
+	buf_free(&out); /* wipes: it held real values */
+	stream_consume(&ss->client, (size_t)hl);
+	log_request(ss, true, false, NULL);
+	if (r < 0)
+		return r;
+	if (ss->req.chunked)
+		return relay_chunked_request(ss) ?: 1;
+	if (ss->req.has_length)
+		return relay_exact(ss, &ss->client, ss->upstream.ssl,
+				   ss->req.content_length)
+			   ?: 1;
+	return 1;
+}
+
+/* Writes scrubbed body bytes to the client as one chunk. */
+static int
+emit_chunk(struct session *ss, struct creds_scrubber *sc, const char *p,
+	   size_t n, bool last)
+{
+	struct buf out = BUF_INIT(2 * INSPECT_IO_MAX + 64);
+	char line[32];
+	int r = n ? creds_scrub(sc, p, n, &out) : 0;
+
+	if (r == 0 && last)
+		r = creds_scrub_flush(sc, &out);
+	if (r == 0 && out.len) {
+		snprintf(line, sizeof(line), "%zx\r\n", out.len);
+		r = ssl_write_all(ss->client.ssl, line, strlen(line));
+		if (r == 0)
+			r = ssl_write_all(ss->client.ssl, out.data, out.len);
+		if (r == 0)
+			r = ssl_write_all(ss->client.ssl, "\r\n", 2);
+	}
+	if (r == 0 && last)
+		r = ssl_write_all(ss->client.ssl, "0\r\n\r\n", 5);
+	buf_free(&out);
+	return r;
+}
+
+/* Body bytes from upstream: n of them, or until the end when n < 0. */
+static int
+pass_body(struct session *ss, struct creds_scrubber *sc, int64_t n)
+{
+	struct stream *u = &ss->upstream;
+
+	while (n != 0) {
+		size_t k;
+		int r;
+
+		if (!u->len) {
+			ssize_t f = stream_fill(u);
+
+			if (f < 0 || (f == 0 && n > 0))
+				return f < 0 ? (int)f : -EPIPE;
+			if (f == 0)
+				return 0;
+		}
+		k = n < 0 || (uint64_t)n > u->len ? u->len : (size_t)n;
+		r = emit_chunk(ss, sc, u->buf, k, false);
+		if (r < 0)
+			return r;
+		stream_consume(u, k);
+		if (n > 0)
+			n -= (int64_t)k;
+	}
+	return 0;
+}
+
+static int
+pass_chunked_body(struct session *ss, struct creds_scrubber *sc)
+{
+	struct stream *u = &ss->upstream;
+
+	for (;;) {
+		ssize_t n = read_line(u);
+		uint64_t size;
+		int r;
+
+		if (n < 0 || chunk_size(u->buf, (size_t)n, &size) < 0)
+			return n < 0 ? (int)n : -EBADMSG;
+		stream_consume(u, (size_t)n);
+		if (size == 0)
+			break;
+		r = pass_body(ss, sc, (int64_t)size);
+		if (r == 0)
+			r = (read_line(u) == 2) ? 0 : -EBADMSG;
+		if (r < 0)
+			return r;
+		stream_consume(u, 2);
+	}
+	for (;;) { /* trailers are dropped: the chunked answer ends here */
+		ssize_t n = read_line(u);
+
+		if (n < 0)
+			return (int)n;
+		stream_consume(u, (size_t)n);
+		if (n == 2)
+			return 0;
+	}
+}
+
+/* A header's decimal value, -1 when it is not one. */
+static int64_t
+header_number(const char *p, size_t n)
+{
+	char tmp[24];
+	uint64_t v;
+
+	while (n && (*p == ' ' || *p == '\t'))
+		p++, n--;
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, p, n);
+	tmp[n] = '\0';
+	return parse_u64(tmp, 0, INT64_MAX, &v) < 0 ? -1 : (int64_t)v;
+}
+
+/* "HTTP/1.x NNN ...": the status, or -1. */
+static int
+status_code(const char *p, size_t len)
+{
+	if (len < 12 || strncmp(p, "HTTP/1.", 7) || p[8] != ' ')
+		return -1;
+	for (int i = 9; i < 12; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+	return (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+}
+
+struct response_head {
+	int status;
+	int64_t length; /* -1: none given */
+	bool chunked;
+	bool close;
+};
+
+static bool
+header_is(const char *line, size_t n, const char *name)
+{
+	size_t k = strlen(name);
+
+	return n > k && line[k] == ':' && !strncasecmp(line, name, k);
+}
+
+/*
+ * Reads the response head's framing and rebuilds it for the client: the
+ * body, whose length scrubbing may change, is always sent chunked.
+ */
+static int
+response_head(const char *p, size_t len, struct response_head *rh,
+	      struct buf *out, bool body_allowed)
+{
+	const char *end = p + len, *line = p;
+	int r = 0;
+
+	rh->length = -1;
+	while (r == 0 && line < end) {
+		const char *nl = memmem(line, (size_t)(end - line), "\r\n", 2);
+		size_t n = (size_t)(nl - line);
+		bool framing = header_is(line, n, "content-length") ||
+			       header_is(line, n, "transfer-encoding");
+
+		if (header_is(line, n, "content-length"))
+			rh->length = header_number(line + 15, n - 15);
+		if (header_is(line, n, "transfer-encoding"))
+			rh->chunked = memmem(line, n, "chunked", 7) != NULL;
+		if (header_is(line, n, "connection"))
+			rh->close = memmem(line, n, "close", 5) != NULL;
+		if (n == 0 && body_allowed)
+			r = buf_puts(out, "Transfer-Encoding: chunked\r\n");
+		if (r == 0 && !(framing && body_allowed))
+			r = buf_append(out, line, n + 2);
+		line = nl + 2;
+	}
+	return r;
+}
+
+/* One response (after any 1xx): scrubbed head, scrubbed chunked body. */
+static int
+relay_response(struct session *ss)
+{
+	for (;;) {
+		struct buf out = BUF_INIT(INSPECT_HEAD_OUT_MAX);
+		struct buf clean = BUF_INIT(2 * INSPECT_HEAD_OUT_MAX);
+		struct response_head rh = { 0 };
+		struct creds_scrubber sc;
+		ssize_t hl = read_head(&ss->upstream);
+		bool body;
+		int r;
+
+		if (hl <= 0)
+			return hl ? (int)hl : -EPIPE;
+		rh.status = status_code(ss->upstream.buf, (size_t)hl);
+		if (rh.status < 100 || rh.status == 101)
+			return -EBADMSG; /* no protocol switch past inspection */
+		body = !ss->head_request && rh.status >= 200 &&
+		       rh.status != 204 && rh.status != 304;
+		r = response_head(ss->upstream.buf, (size_t)hl, &rh, &out,
+				  body);
+		creds_scrub_init(&sc, ss->job->creds);
+		if (r == 0)
+			r = creds_scrub(&sc, out.data, out.len, &clean);
+		if (r == 0)
+			r = creds_scrub_flush(&sc, &clean);
+		creds_scrub_free(&sc);
+		if (r == 0)
+			r = ssl_write_all(ss->client.ssl, clean.data,
+					  clean.len);
+		buf_free(&out);
+		buf_free(&clean);
+		stream_consume(&ss->upstream, (size_t)hl);
+		if (r < 0)
+			return r;
+		if (rh.status < 200)
+			continue;
+		if (!body)
+			return rh.close ? 0 : 1;
+		creds_scrub_init(&sc, ss->job->creds);
+		r = rh.chunked ? pass_chunked_body(ss, &sc)
+			       : pass_body(ss, &sc, rh.length);
+		if (r == 0)
+			r = emit_chunk(ss, &sc, NULL, 0, true);
+		creds_scrub_free(&sc);
+		if (r < 0)
+			return r;
+		return rh.close || (!rh.chunked && rh.length < 0) ? 0 : 1;
+	}
+}
+
+static void
+set_timeouts(int fd)
+{
+	struct timeval tv = { .tv_sec = INSPECT_TIMEOUT_S };
+	int flags = fcntl(fd, F_GETFL);
+
+	fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* Both handshakes: the client's against our leaf, ours upstream. */
+static const char *
+handshakes(struct session *ss)
+{
+	struct inspect_job *j = ss->job;
+
+	if (tls_server_new(j->leaf, j->host, j->client_fd, &ss->client.ssl) <
+		0 ||
+	    SSL_accept(ss->client.ssl) != 1)
+		return ss->client.ssl &&
+			       tls_server_sni_verdict(ss->client.ssl) < 0
+			   ? "sni_mismatch"
+			   : "client_tls_failed";
+	if (tls_upstream_new(j->upstream, j->host, j->upstream_fd,
+			     &ss->upstream.ssl) < 0 ||
+	    SSL_connect(ss->upstream.ssl) != 1)
+		return SSL_get_verify_result(ss->upstream.ssl) != X509_V_OK
+			   ? "upstream_certificate_invalid"
+			   : "upstream_tls_failed";
+	return NULL;
+}
+
+/*
+ * A tunnel that does not start with a TLS handshake record is plain
+ * text: placeholders are not resolved over it (a value would travel in
+ * clear), so its bytes are only copied.
+ */
+static bool
+speaks_tls(int fd)
+{
+	unsigned char first = 0;
+
+	return recv(fd, &first, 1, MSG_PEEK) == 1 && first == 0x16;
+}
+
+static void
+copy_plain(struct inspect_job *j)
+{
+	struct pollfd p[2] = { { .fd = j->client_fd, .events = POLLIN },
+			       { .fd = j->upstream_fd, .events = POLLIN } };
+	char buf[INSPECT_IO_MAX];
+
+	while (poll(p, 2, INSPECT_TIMEOUT_S * 1000) > 0) {
+		for (int i = 0; i < 2; i++) {
+			ssize_t n;
+
+			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			n = read(p[i].fd, buf, sizeof(buf));
+			if (n <= 0 || write_full(p[!i].fd, buf, (size_t)n) < 0)
+				return;
+		}
+	}
+}
+
+static void *
+inspect_main(void *arg)
+{
+	struct session *ss = xcalloc(1, sizeof(*ss));
+	struct inspect_job *job = arg;
+	const char *fail;
+	int r = 1;
+
+	ss->job = job;
+	set_timeouts(job->client_fd);
+	set_timeouts(job->upstream_fd);
+	if (!speaks_tls(job->client_fd)) {
+		copy_plain(job);
+		r = 0;
+		fail = "plain_text";
+	} else {
+		fail = handshakes(ss);
+	}
+	if (fail && ss->client.ssl && SSL_is_init_finished(ss->client.ssl))
+		refuse(ss, 502, "upstream_failed", fail);
+	else if (fail && r)
+		log_request(ss, false, false, fail);
+	while (!fail && r > 0) {
+		r = relay_request(ss);
+		if (r > 0)
+			r = relay_response(ss);
+	}
+	if (!fail)
+		log_request(ss, true, true, NULL);
+	for (int i = 0; i < 2; i++) {
+		SSL *ssl = i ? ss->upstream.ssl : ss->client.ssl;
+
+		if (ssl) {
+			SSL_shutdown(ssl);
+			SSL_free(ssl);
+		}
+	}
+	close(job->client_fd);
+	close(job->upstream_fd);
+	SSL_CTX_free(job->leaf);
+	explicit_bzero(ss, sizeof(*ss)); /* buffers held real values */
+	free(ss);
+	free(job);
+	return NULL;
+}
+
+int
+inspect_start(struct inspect_job *job)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int r;
+
+	job->started_ms = mono_ms();
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	r = -pthread_create(&t, &attr, inspect_main, job);
+	pthread_attr_destroy(&attr);
+	return r;
+}
