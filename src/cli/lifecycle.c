@@ -411,6 +411,11 @@ lifecycle_create(struct cli *cli, const struct create_opts *o)
 		r = cli_state_dir(cli);
 	if (r == 0)
 		r = check_providers(cli, o);
+	/* An ephemeral sandbox is not in the store: only its providers are. */
+	if (o->ephemeral && cli->store) {
+		store_close(cli->store);
+		cli->store = NULL;
+	}
 	if (r == 0) {
 		dir = paths_sandbox_dir(cli->state_dir, name);
 		cfg.name = name;

@@ -600,6 +600,7 @@ static const struct status {
 	{ 403, "Forbidden", "forbidden" },
 	{ 405, "Method Not Allowed", "method_not_allowed" },
 	{ 408, "Request Timeout", "request_timeout" },
+	{ 413, "Content Too Large", "content_too_large" },
 	{ 431, "Request Header Fields Too Large",
 	  "request_header_fields_too_large" },
 	{ 502, "Bad Gateway", "bad_gateway" },

@@ -118,6 +118,14 @@ read_head(struct stream *s)
 	}
 }
 
+static bool
+header_is(const char *line, size_t n, const char *name)
+{
+	size_t k = strlen(name);
+
+	return n > k && line[k] == ':' && !strncasecmp(line, name, k);
+}
+
 static void
 log_request(struct session *ss, bool allow, bool closed, const char *reason)
 {
@@ -259,6 +267,104 @@ relay_chunked_request(struct session *ss)
 	}
 }
 
+/* Appends up to CREDS_BODY_MAX body bytes, whatever the framing, to b. */
+static int
+collect_body(struct session *ss, struct buf *b)
+{
+	struct stream *c = &ss->client;
+	uint64_t left = ss->req.has_length ? ss->req.content_length : 0;
+
+	for (bool more = true; more;) {
+		if (ss->req.chunked) {
+			ssize_t n = read_line(c);
+
+			if (n < 0 || chunk_size(c->buf, (size_t)n, &left) < 0)
+				return -EBADMSG;
+			stream_consume(c, (size_t)n);
+			more = left > 0;
+			if (!more) /* the last chunk: drop trailers */
+				while ((n = read_line(c)) > 2)
+					stream_consume(c, (size_t)n);
+			if (!more)
+				return n == 2 ? (stream_consume(c, 2), 0)
+					      : -EBADMSG;
+			left += 2; /* the CRLF after the data */
+		} else {
+			more = false;
+		}
+		while (left > 0) {
+			size_t k;
+
+			if (!c->len && stream_fill(c) <= 0)
+				return -EPIPE;
+			k = c->len < left ? c->len : (size_t)left;
+			if (buf_append(b, c->buf, k) < 0)
+				return -E2BIG;
+			stream_consume(c, k);
+			left -= k;
+		}
+		if (ss->req.chunked)
+			b->len -= 2; /* that CRLF is framing, not body */
+	}
+	return 0;
+}
+
+/* The head without its framing, with the new body's length instead. */
+static int
+reframe_head(const struct buf *head, size_t body_len, struct buf *out)
+{
+	const char *p = head->data, *end = head->data + head->len;
+	int r = 0;
+
+	while (r == 0 && p < end) {
+		const char *nl = memmem(p, (size_t)(end - p), "\r\n", 2);
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (n == 0)
+			r = buf_printf(out, "Content-Length: %zu\r\n",
+				       body_len);
+		if (r == 0 && !header_is(p, n, "content-length") &&
+		    !header_is(p, n, "transfer-encoding"))
+			r = buf_append(out, p, nl ? n + 2 : n);
+		p += n + 2;
+	}
+	return r;
+}
+
+/*
+ * For an endpoint with request_body_credential_rewrite: the whole body
+ * (up to CREDS_BODY_MAX, chunked or not) is read, rewritten, and sent
+ * with its new length.
+ */
+static int
+send_rewritten_body(struct session *ss, const struct buf *head)
+{
+	struct inspect_job *j = ss->job;
+	struct buf body = BUF_INIT(CREDS_BODY_MAX);
+	struct buf out = BUF_INIT(2 * CREDS_BODY_MAX);
+	struct buf h = BUF_INIT(INSPECT_HEAD_OUT_MAX);
+	struct creds_result res = { 0 };
+	int r = collect_body(ss, &body);
+
+	if (r == -E2BIG)
+		r = refuse(ss, 413, "payload_too_large", "body_too_large");
+	else if (r == 0)
+		r = creds_rewrite_body(j->creds, j->host, j->port, body.data,
+				       body.len, &out, &res);
+	if (r == 0 && res.refusal)
+		r = refuse(ss, 403, res.refusal, res.refusal);
+	if (r == 0)
+		r = reframe_head(head, out.len, &h);
+	if (r == 0)
+		r = ssl_write_all(ss->upstream.ssl, h.data, h.len);
+	if (r == 0)
+		r = ssl_write_all(ss->upstream.ssl, out.data, out.len);
+	buf_free(&body);
+	buf_free(&out);
+	buf_free(&h);
+	return r;
+}
+
 /* One request: checked, rewritten, sent with its body. 0 at the end. */
 static int
 relay_request(struct session *ss)
@@ -293,9 +399,16 @@ relay_request(struct session *ss)
 		return refuse(ss, 403, res.refusal ?: "bad_request",
 			      res.refusal ?: "bad_request");
 	}
+	stream_consume(&ss->client, (size_t)hl);
+	if (j->body_rewrite && (ss->req.chunked || ss->req.has_length)) {
+		r = send_rewritten_body(ss, &out);
+		buf_free(&out);
+		if (r == 0)
+			log_request(ss, true, false, NULL);
+		return r < 0 ? r : 1;
+	}
 	r = ssl_write_all(ss->upstream.ssl, out.data, out.len);
 	buf_free(&out); /* wipes: it held real values */
-	stream_consume(&ss->client, (size_t)hl);
 	log_request(ss, true, false, NULL);
 	if (r < 0)
 		return r;
@@ -431,14 +544,6 @@ struct response_head {
 	bool chunked;
 	bool close;
 };
-
-static bool
-header_is(const char *line, size_t n, const char *name)
-{
-	size_t k = strlen(name);
-
-	return n > k && line[k] == ':' && !strncasecmp(line, name, k);
-}
 
 /*
  * Reads the response head's framing and rebuilds it for the client: the

@@ -28,6 +28,7 @@ struct inspect_job {
 	SSL_CTX *leaf; /* a reference the job frees */
 	SSL_CTX *upstream; /* shared, not freed */
 	const struct creds *creds;
+	bool body_rewrite; /* request_body_credential_rewrite: true */
 	struct proxy_event ev; /* who and where, for the events */
 	char binary[1024];
 	char policy[128];

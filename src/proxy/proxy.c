@@ -697,6 +697,8 @@ inspect(struct conn *c)
 	j->port = c->port;
 	j->upstream = c->px->cfg.upstream_ctx;
 	j->creds = c->px->cfg.creds;
+	j->body_rewrite =
+	    c->endpoint && c->endpoint->request_body_credential_rewrite;
 	j->log = c->px->cfg.log;
 	j->ctx = c->px->cfg.ctx;
 	snprintf(j->binary, sizeof(j->binary), "%s",
