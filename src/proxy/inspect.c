@@ -35,6 +35,10 @@ struct stream {
 
 struct session {
 	struct inspect_job *job;
+	/* The tail of the body bytes already checked for leaks, so a value
+	 * split across two reads is seen: at most the longest value - 1. */
+	char scan[CREDS_VALUE_MAX + INSPECT_IO_MAX];
+	size_t scan_len, longest;
 	struct stream client, upstream;
 	struct http_request req;
 	char method[16];
@@ -163,6 +167,23 @@ refuse(struct session *ss, int status, const char *error, const char *reason)
 	return -EPERM;
 }
 
+/* Whether these body bytes, after the ones before them, hold a value. */
+static bool
+leaks(struct session *ss, const char *p, size_t n)
+{
+	size_t keep = ss->longest ? ss->longest - 1 : 0;
+	bool found;
+
+	memcpy(ss->scan + ss->scan_len, p, n);
+	ss->scan_len += n;
+	found = creds_contains_secret(ss->job->creds, ss->scan, ss->scan_len);
+	if (ss->scan_len > keep) {
+		memmove(ss->scan, ss->scan + ss->scan_len - keep, keep);
+		ss->scan_len = keep;
+	}
+	return found;
+}
+
 /* Copies exactly n body bytes, refusing any that hold a real value. */
 static int
 relay_exact(struct session *ss, struct stream *from, SSL *to, uint64_t n)
@@ -177,7 +198,7 @@ relay_exact(struct session *ss, struct stream *from, SSL *to, uint64_t n)
 				return r ? (int)r : -EPIPE;
 		}
 		k = from->len < n ? from->len : (size_t)n;
-		if (creds_contains_secret(ss->job->creds, from->buf, k))
+		if (leaks(ss, from->buf, k))
 			return refuse(ss, 403, "secret_leak", "secret_leak");
 		if (ssl_write_all(to, from->buf, k) < 0)
 			return -EIO;
@@ -426,7 +447,9 @@ static int
 emit_chunk(struct session *ss, struct creds_scrubber *sc, const char *p,
 	   size_t n, bool last)
 {
-	struct buf out = BUF_INIT(2 * INSPECT_IO_MAX + 64);
+	/* A value of 8 bytes becomes a 40-byte placeholder: 5 times the
+	 * input, plus what the scrubber held back, at the most. */
+	struct buf out = BUF_INIT(5 * INSPECT_IO_MAX + CREDS_VALUE_MAX + 64);
 	char line[32];
 	int r = n ? creds_scrub(sc, p, n, &out) : 0;
 
@@ -705,6 +728,9 @@ inspect_main(void *arg)
 	int r = 1;
 
 	ss->job = job;
+	for (size_t i = 0; i < job->creds->n; i++)
+		if (job->creds->v[i].len > ss->longest)
+			ss->longest = job->creds->v[i].len;
 	set_timeouts(job->client_fd);
 	set_timeouts(job->upstream_fd);
 	if (!speaks_tls(job->client_fd)) {
@@ -733,6 +759,8 @@ inspect_main(void *arg)
 			SSL_free(ssl);
 		}
 	}
+	if (job->done)
+		job->done(job->entry);
 	close(job->client_fd);
 	close(job->upstream_fd);
 	SSL_CTX_free(job->leaf);

@@ -35,6 +35,9 @@ struct inspect_job {
 	void (*log)(void *ctx, const struct proxy_event *ev);
 	void *ctx;
 	int64_t started_ms;
+	/* Called once the thread is done with client_fd, before it closes. */
+	void (*done)(void *entry);
+	void *entry;
 };
 
 /* Runs the job in a detached thread; frees it when done. */

@@ -124,8 +124,20 @@ struct job {
 	struct job *next;
 };
 
+/*
+ * An inspected tunnel, run by its own thread: kept here so that a policy
+ * that no longer allows it can end it (by shutting its client socket).
+ */
+struct inspected {
+	struct proxy *px;
+	struct conn who; /* host, port and callers; no descriptors */
+	int client_fd;
+	struct inspected *next;
+};
+
 struct proxy {
 	struct proxy_config cfg;
+	struct inspected *inspected; /* under lock */
 	const struct policy *policy;
 	int epfd, timerfd;
 	struct side timer, wake;
@@ -683,6 +695,42 @@ must_inspect(const struct conn *c)
 	return false;
 }
 
+static void
+inspected_done(void *arg)
+{
+	struct inspected *e = arg, **p;
+
+	pthread_mutex_lock(&e->px->lock);
+	for (p = &e->px->inspected; *p && *p != e; p = &(*p)->next)
+		;
+	if (*p)
+		*p = e->next;
+	pthread_mutex_unlock(&e->px->lock);
+	for (size_t i = 0; i < e->who.ncallers; i++)
+		free(e->who.callers[i].exe);
+	free(e->who.callers);
+	free(e);
+}
+
+static struct inspected *
+inspected_add(struct conn *c)
+{
+	struct inspected *e = xcalloc(1, sizeof(*e));
+
+	e->px = c->px;
+	snprintf(e->who.host, sizeof(e->who.host), "%s", c->host);
+	e->who.port = c->port;
+	e->who.callers = TAKE_PTR(c->callers);
+	e->who.ncallers = c->ncallers;
+	c->ncallers = 0;
+	e->client_fd = c->client.fd;
+	pthread_mutex_lock(&c->px->lock);
+	e->next = c->px->inspected;
+	c->px->inspected = e;
+	pthread_mutex_unlock(&c->px->lock);
+	return e;
+}
+
 /* Hands both sockets to an inspection thread; the loop forgets them. */
 static void
 inspect(struct conn *c)
@@ -711,10 +759,13 @@ inspect(struct conn *c)
 				      .policy = j->policy };
 	side_watch(c->px, &c->client, 0);
 	side_watch(c->px, &c->upstream, 0);
+	j->entry = inspected_add(c);
+	j->done = inspected_done;
 	j->client_fd = TAKE_FD(c->client.fd);
 	j->upstream_fd = TAKE_FD(c->upstream.fd);
 	c->state = ST_SEND; /* no close event: the thread logs its own */
 	if (inspect_start(j) < 0) {
+		inspected_done(j->entry);
 		close(j->client_fd);
 		close(j->upstream_fd);
 		SSL_CTX_free(j->leaf);
@@ -1162,6 +1213,15 @@ proxy_set_policy(struct proxy *px, const struct policy *p)
 		conn_free(c, "policy_revoked");
 	}
 	reap_dead(px);
+	/* An inspected tunnel's thread sees its client go and ends. */
+	pthread_mutex_lock(&px->lock);
+	for (struct inspected *e = px->inspected; e; e = e->next) {
+		struct match_result res;
+
+		if (!callers_allowed(p, &e->who, &res))
+			shutdown(e->client_fd, SHUT_RDWR);
+	}
+	pthread_mutex_unlock(&px->lock);
 }
 
 static int
