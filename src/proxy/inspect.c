@@ -44,6 +44,10 @@ struct session {
 	char method[16];
 	char path[256];
 	bool head_request;
+	/* An HTTP/1.0 client gets the body as is, ended by the close: it
+	 * cannot read chunked. */
+	bool raw_body;
+	bool close_after; /* the client asked for the end after this one */
 };
 
 static int64_t
@@ -386,6 +390,35 @@ send_rewritten_body(struct session *ss, const struct buf *head)
 	return r;
 }
 
+/* The request's path for events, with any real value in it replaced
+ * (a leaked value must not reach the log it is reported in). */
+static void
+scrubbed_path(struct session *ss)
+{
+	struct buf out = BUF_INIT(2 * sizeof(ss->path) + CREDS_VALUE_MAX);
+	struct creds_scrubber sc;
+
+	creds_scrub_init(&sc, ss->job->creds);
+	if (creds_scrub(&sc, ss->req.path.p, ss->req.path.len, &out) == 0 &&
+	    creds_scrub_flush(&sc, &out) == 0)
+		snprintf(ss->path, sizeof(ss->path), "%s", buf_str(&out));
+	else
+		ss->path[0] = '\0';
+	creds_scrub_free(&sc);
+	buf_free(&out);
+}
+
+/* Whether the client asked for the connection to end after this one. */
+static bool
+wants_close(const struct http_request *r)
+{
+	const struct http_header *h = http_find(r, "connection");
+	bool close = h && memmem(h->value.p, h->value.len, "close", 5);
+	bool keep = h && memmem(h->value.p, h->value.len, "keep-alive", 10);
+
+	return close || (r->minor == 0 && !keep);
+}
+
 /* One request: checked, rewritten, sent with its body. 0 at the end. */
 static int
 relay_request(struct session *ss)
@@ -406,9 +439,10 @@ relay_request(struct session *ss)
 			      "bad_request");
 	snprintf(ss->method, sizeof(ss->method), "%.*s",
 		 (int)ss->req.method.len, ss->req.method.p);
-	snprintf(ss->path, sizeof(ss->path), "%.*s", (int)ss->req.path.len,
-		 ss->req.path.p);
+	scrubbed_path(ss);
 	ss->head_request = streq(ss->method, "HEAD");
+	ss->raw_body = ss->req.minor == 0;
+	ss->close_after = wants_close(&ss->req);
 	/* Domain fronting: the inner Host must be the tunnel's target. */
 	if (ss->req.form != HTTP_FORM_ORIGIN ||
 	    http_check_origin(&ss->req, j->host, j->port, 443) < 0)
@@ -455,7 +489,9 @@ emit_chunk(struct session *ss, struct creds_scrubber *sc, const char *p,
 
 	if (r == 0 && last)
 		r = creds_scrub_flush(sc, &out);
-	if (r == 0 && out.len) {
+	if (r == 0 && out.len && ss->raw_body) {
+		r = ssl_write_all(ss->client.ssl, out.data, out.len);
+	} else if (r == 0 && out.len) {
 		snprintf(line, sizeof(line), "%zx\r\n", out.len);
 		r = ssl_write_all(ss->client.ssl, line, strlen(line));
 		if (r == 0)
@@ -463,7 +499,7 @@ emit_chunk(struct session *ss, struct creds_scrubber *sc, const char *p,
 		if (r == 0)
 			r = ssl_write_all(ss->client.ssl, "\r\n", 2);
 	}
-	if (r == 0 && last)
+	if (r == 0 && last && !ss->raw_body)
 		r = ssl_write_all(ss->client.ssl, "0\r\n\r\n", 5);
 	buf_free(&out);
 	return r;
@@ -574,7 +610,7 @@ struct response_head {
  */
 static int
 response_head(const char *p, size_t len, struct response_head *rh,
-	      struct buf *out, bool body_allowed)
+	      struct buf *out, bool body_allowed, bool raw)
 {
 	const char *end = p + len, *line = p;
 	int r = 0;
@@ -593,7 +629,9 @@ response_head(const char *p, size_t len, struct response_head *rh,
 		if (header_is(line, n, "connection"))
 			rh->close = memmem(line, n, "close", 5) != NULL;
 		if (n == 0 && body_allowed)
-			r = buf_puts(out, "Transfer-Encoding: chunked\r\n");
+			r = buf_puts(out,
+				     raw ? "Connection: close\r\n"
+					 : "Transfer-Encoding: chunked\r\n");
 		if (r == 0 && !(framing && body_allowed))
 			r = buf_append(out, line, n + 2);
 		line = nl + 2;
@@ -621,8 +659,8 @@ relay_response(struct session *ss)
 			return -EBADMSG; /* no protocol switch past inspection */
 		body = !ss->head_request && rh.status >= 200 &&
 		       rh.status != 204 && rh.status != 304;
-		r = response_head(ss->upstream.buf, (size_t)hl, &rh, &out,
-				  body);
+		r = response_head(ss->upstream.buf, (size_t)hl, &rh, &out, body,
+				  ss->raw_body);
 		creds_scrub_init(&sc, ss->job->creds);
 		if (r == 0)
 			r = creds_scrub(&sc, out.data, out.len, &clean);
@@ -640,7 +678,7 @@ relay_response(struct session *ss)
 		if (rh.status < 200)
 			continue;
 		if (!body)
-			return rh.close ? 0 : 1;
+			return rh.close || ss->close_after ? 0 : 1;
 		creds_scrub_init(&sc, ss->job->creds);
 		r = rh.chunked ? pass_chunked_body(ss, &sc)
 			       : pass_body(ss, &sc, rh.length);
@@ -649,7 +687,10 @@ relay_response(struct session *ss)
 		creds_scrub_free(&sc);
 		if (r < 0)
 			return r;
-		return rh.close || (!rh.chunked && rh.length < 0) ? 0 : 1;
+		return rh.close || ss->close_after || ss->raw_body ||
+			       (!rh.chunked && rh.length < 0)
+			   ? 0
+			   : 1;
 	}
 }
 

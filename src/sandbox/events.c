@@ -41,6 +41,7 @@ enum {
 	OCSF_OTHER = 99,
 	OCSF_SEV_INFO = 1,
 	OCSF_SEV_MEDIUM = 3,
+	OCSF_SEV_HIGH = 4,
 };
 
 struct events {
@@ -267,7 +268,10 @@ http_activity(const char *method, const char **ret_name)
 static void
 net_begin(struct events *ev, struct buf *b, const struct events_net *n)
 {
-	int sev = n->allow ? OCSF_SEV_INFO : OCSF_SEV_MEDIUM;
+	/* A real value sent from inside means it leaked: a finding. */
+	int sev = n->allow                          ? OCSF_SEV_INFO
+		  : streq(n->reason, "secret_leak") ? OCSF_SEV_HIGH
+						    : OCSF_SEV_MEDIUM;
 	const char *name;
 	int id;
 
@@ -302,7 +306,8 @@ events_network(struct events *ev, const struct events_net *n)
 	event_kv(&b, "reason", n->reason);
 	if (n->method)
 		event_kv(&b, "method", n->method);
-	/* A query string can carry a token; the path before it cannot. */
+	/* A query string can carry a token; the path was scrubbed of real
+	 * values by the proxy before it got here. */
 	if (n->path)
 		event_kv_text(&b, "path", n->path, strcspn(n->path, "?#"));
 	if (n->closed) {

@@ -300,3 +300,145 @@ def stop(proc):
     if proc.poll() is None:
         proc.kill()
     proc.communicate()
+
+
+# --- An API that takes only the real key ----------------------------------
+
+def basic_password(value):
+    """The password of an "Authorization: Basic ..." value, or None."""
+    import base64
+    import binascii
+    scheme, _, token = (value or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        plain = base64.b64decode(token.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return plain.partition(":")[2]
+
+
+def big_body(secret, size=200 * 1024):
+    """A body of SIZE bytes with SECRET at offsets that straddle the usual
+    read sizes (4, 16 and 64 KiB), and the pieces to write it in: each
+    cut falls inside a copy of SECRET, so no single read holds it whole."""
+    n = len(secret)
+    line = b"the quick brown fox jumps over the lazy dog 0123456789\n"
+    body = bytearray((line * (size // len(line) + 1))[:size])
+    offsets = [0, 1000, 4096 - n // 2, 8192 - 1, 16384 - n + 1,
+               32768 - n // 3, 65536 - n // 2, 100000, 131072 - 2,
+               163840 - n // 2, size - n]
+    for o in offsets:
+        body[o:o + n] = secret.encode()
+    cuts = sorted({o + n // 2 for o in offsets[:-1]} |
+                  {o + 1 for o in offsets[1:-1]})
+    pieces, last = [], 0
+    for c in cuts + [size]:
+        pieces.append(bytes(body[last:c]))
+        last = c
+    return bytes(body), pieces
+
+
+class SecretAPIHandler(http.server.BaseHTTPRequestHandler):
+    """An API that accepts a request only when it carries one of the
+    server's secrets (Bearer, x-api-key, Basic password, ?key=, or a path
+    segment), else 401. It reflects what it received as JSON, so whatever
+    real value it got travels back in the response. /big answers a large
+    body holding the secret (chunked with ?chunked=1) and an X-Echo-Key
+    header holding it."""
+
+    protocol_version = "HTTP/1.1"
+
+    def secret_in(self):
+        from urllib.parse import parse_qs, unquote, urlsplit
+        h = self.headers
+        url = urlsplit(self.path)
+        given = [(h.get("Authorization") or "").removeprefix("Bearer "),
+                 h.get("x-api-key"), basic_password(h.get("Authorization"))]
+        given += parse_qs(url.query).get("key", [])
+        given += [unquote(p) for p in url.path.split("/")]
+        for s in self.server.secrets:
+            if s in given:
+                return s
+        return None
+
+    def read_body(self):
+        te = (self.headers.get("Transfer-Encoding") or "").lower()
+        if "chunked" not in te:
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+        body = b""
+        while True:
+            size = int(self.rfile.readline().split(b";")[0], 16)
+            if size == 0:
+                break
+            body += self.rfile.read(size)
+            self.rfile.readline()
+        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+            pass
+        return body
+
+    def answer(self):
+        body = self.read_body()
+        secret = self.secret_in()
+        seen = {
+            "method": self.command,
+            "path": self.path,
+            "host": self.headers.get("Host"),
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+            "body": body.decode(errors="replace"),
+            "tls": self.server.tls,
+            "authorized": secret is not None,
+        }
+        self.server.requests.append(seen)
+        if secret and self.path.startswith("/big"):
+            return self.big(secret)
+        reply = json.dumps(seen).encode()
+        self.send_response(200 if secret else 401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def big(self, secret):
+        chunked = "chunked=1" in self.path
+        body, pieces = big_body(secret)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("X-Echo-Key", secret)
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.flush()
+        for p in pieces:
+            if chunked:
+                p = b"%x\r\n%s\r\n" % (len(p), p)
+            self.wfile.write(p)
+            self.wfile.flush()
+            time.sleep(0.002)  # separate TLS records, separate reads
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+
+    do_GET = do_POST = do_PUT = answer
+
+    def log_message(self, *args):
+        pass
+
+
+class SecretAPIServer(EchoHTTPServer):
+    """SecretAPIHandler on 127.0.0.1, over TLS when given a context,
+    accepting the values in SECRETS (a list the test may extend)."""
+
+    def __init__(self, secrets, context=None):
+        self.secrets = secrets
+        super().__init__(context)
+        # Before anyone knows the port: no request has been served yet.
+        self.RequestHandlerClass = SecretAPIHandler
+
+
+def secret_api_server(ca, secrets):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(ca.cert, ca.key)
+    return SecretAPIServer(secrets, ctx)
