@@ -961,6 +961,12 @@ head_parsed(struct conn *c, const struct http_request *r, size_t hlen)
 		return reject(c, 431, "too_much_early_data");
 	if (!c->connect && rewrite_absolute(c, r, hlen) < 0)
 		return reject(c, 431, "head_too_large");
+	/* Plain HTTP is never given a value, and never carries one out. */
+	if (c->px->cfg.creds &&
+	    creds_contains_secret(c->px->cfg.creds, c->head, c->hlen)) {
+		identify(c);
+		return deny(c, 403, "secret_leak");
+	}
 	free(c->head);
 	c->head = NULL;
 	side_watch(c->px, &c->client, 0);
