@@ -399,12 +399,21 @@ in_range(uint32_t addr)
 static void
 test_example_policy(struct dns_table *t)
 {
-	struct policy *p = load_example();
+	_cleanup_free_ char *dir = tap_shared_dir();
+	_cleanup_free_ char *path =
+	    xasprintf("%s/examples/network-policy.yaml", dir);
+	struct policy *p;
 	struct reply a, b;
 	uint32_t addr;
 	uint8_t q[512];
 	size_t qlen = build(q, RD, "api.github.com", DNS_TYPE_A);
 
+	/* Without ../shared (or BRIG_SHARED_DIR) this part cannot run. */
+	if (access(path, R_OK) < 0) {
+		tap_skip("not found", "the shared example policy %s", path);
+		return;
+	}
+	p = load_example();
 	tap_ok(p != NULL, "the shared example policy loads");
 	ask(p, t, "api.github.com", DNS_TYPE_A, &a);
 	tap_ok(a.r == 0 && rcode(&a) == DNS_RCODE_NOERROR && ancount(&a) == 1,
