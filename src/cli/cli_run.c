@@ -11,9 +11,7 @@ static const char run_usage[] =
 static const char run_help[] =
     "Usage: brig run [OPTIONS] -- CMD...\n\n"
     "Runs CMD in a new sandbox with a throwaway workspace, then removes\n"
-    "the sandbox. brig exits with CMD's exit code.\n\n"
-    "  -p, --policy F       the policy file (default: DESIGN's default)\n"
-    "  -w, --workspace DIR  use DIR as /sandbox (hook files read-only)\n"
+    "the sandbox. brig exits with CMD's exit code.\n\n" LIFECYCLE_OPTIONS_HELP
     "  -n, --name N         name the sandbox (default: generated)\n"
     "  -h, --help           show this help\n";
 

@@ -28,10 +28,8 @@ static const char create_help[] =
     "terminal when no CMD is given.\n\n"
     "  -n, --name N         name the sandbox (default: generated)\n"
     "  -k, --keep           keep the sandbox after CMD or the shell exits\n"
-    "  -d, --detach         create it, print its name and return\n"
-    "  -p, --policy F       the policy file (default: DESIGN's default)\n"
-    "  -w, --workspace DIR  use DIR as /sandbox (hook files read-only)\n"
-    "  -h, --help           show this help\n";
+    "  -d, --detach         create it, print its name and "
+    "return\n" LIFECYCLE_OPTIONS_HELP "  -h, --help           show this help\n";
 
 static int
 sandbox_create(struct cli *cli, int argc, char **argv)

@@ -24,6 +24,16 @@ struct create_opts {
 	const char *upstream_ca; /* --upstream-ca: trusted for upstream TLS */
 };
 
+/* The options sandbox create and run share, for their --help. */
+#define LIFECYCLE_OPTIONS_HELP                                                 \
+	"  -p, --policy F       the policy file (default: DESIGN's default)\n" \
+	"  -w, --workspace DIR  use DIR as /sandbox (hook files read-only)\n"  \
+	"      --provider P     give the sandbox provider P's credentials,\n"  \
+	"                       as placeholders (repeatable)\n"                \
+	"      --upstream-ca F  also trust F's CAs for upstream TLS\n"         \
+	"      --connect-to H:P:A:P  dial A:P for H:P (an operator setting:\n" \
+	"                       trusted, loopback allowed; repeatable)\n"
+
 /* Adds one --provider NAME; logs and fails when there are too many. */
 int lifecycle_add_provider(struct create_opts *o, const char *name);
 

@@ -476,31 +476,34 @@ relay_request(struct session *ss)
 	return 1;
 }
 
-/* Writes scrubbed body bytes to the client as one chunk. */
+/*
+ * Writes scrubbed body bytes to the client as one chunk, in one TLS
+ * record with its framing (and, at the end, the last chunk) rather than
+ * one record for each piece.
+ */
 static int
 emit_chunk(struct session *ss, struct creds_scrubber *sc, const char *p,
 	   size_t n, bool last)
 {
 	/* A value of 8 bytes becomes a 40-byte placeholder: 5 times the
 	 * input, plus what the scrubber held back, at the most. */
-	struct buf out = BUF_INIT(5 * INSPECT_IO_MAX + CREDS_VALUE_MAX + 64);
-	char line[32];
-	int r = n ? creds_scrub(sc, p, n, &out) : 0;
+	struct buf body = BUF_INIT(5 * INSPECT_IO_MAX + CREDS_VALUE_MAX + 64);
+	struct buf out = BUF_INIT(5 * INSPECT_IO_MAX + CREDS_VALUE_MAX + 128);
+	int r = n ? creds_scrub(sc, p, n, &body) : 0;
 
 	if (r == 0 && last)
-		r = creds_scrub_flush(sc, &out);
-	if (r == 0 && out.len && ss->raw_body) {
-		r = ssl_write_all(ss->client.ssl, out.data, out.len);
-	} else if (r == 0 && out.len) {
-		snprintf(line, sizeof(line), "%zx\r\n", out.len);
-		r = ssl_write_all(ss->client.ssl, line, strlen(line));
-		if (r == 0)
-			r = ssl_write_all(ss->client.ssl, out.data, out.len);
-		if (r == 0)
-			r = ssl_write_all(ss->client.ssl, "\r\n", 2);
-	}
+		r = creds_scrub_flush(sc, &body);
+	if (r == 0 && body.len && !ss->raw_body)
+		r = buf_printf(&out, "%zx\r\n", body.len);
+	if (r == 0)
+		r = buf_append(&out, body.data, body.len);
+	if (r == 0 && body.len && !ss->raw_body)
+		r = buf_puts(&out, "\r\n");
 	if (r == 0 && last && !ss->raw_body)
-		r = ssl_write_all(ss->client.ssl, "0\r\n\r\n", 5);
+		r = buf_puts(&out, "0\r\n\r\n");
+	if (r == 0 && out.len)
+		r = ssl_write_all(ss->client.ssl, out.data, out.len);
+	buf_free(&body);
 	buf_free(&out);
 	return r;
 }

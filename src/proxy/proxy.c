@@ -383,14 +383,19 @@ holder_allowed(const struct policy *p, const struct conn *c, uint8_t holder,
 		const char *exe = c->callers[i].exe;
 		struct match_result r;
 
-		if (c->callers[i].holder != holder || !c->callers[i].tainted ||
-		    c->callers[i].injected)
+		if (c->callers[i].holder != holder || !c->callers[i].tainted)
 			continue;
 		match_endpoint(p, c->host, c->port, &exe, 1, &r);
-		if (r.allowed && exact_rule(r.network, exe)) {
+		if (r.allowed && !c->callers[i].injected &&
+		    exact_rule(r.network, exe)) {
 			*res = r;
 			return true;
 		}
+		/* Allowed but for where its code comes from: say so. */
+		if (r.allowed)
+			res->reason = c->callers[i].injected
+					  ? "code_from_writable_path"
+					  : "binary_in_writable_path";
 	}
 	return false;
 }
@@ -1315,7 +1320,9 @@ proxy_parse_connect_to(const char *s, struct proxy_connect_to *ret)
 	const char *c1 = strchr(s, ':'), *c2, *addr, *end;
 	size_t alen;
 
-	if (!c1 || c1 == s || (size_t)(c1 - s) >= sizeof(ret->host))
+	/* Names are compared as they are: a pattern would never match. */
+	if (!c1 || c1 == s || (size_t)(c1 - s) >= sizeof(ret->host) ||
+	    memchr(s, '*', (size_t)(c1 - s)))
 		return -EINVAL;
 	c2 = strchr(c1 + 1, ':');
 	if (!c2 || parse_port(c1 + 1, (size_t)(c2 - c1 - 1), &ret->port) < 0)
