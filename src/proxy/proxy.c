@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -31,6 +32,8 @@
 #define PROXY_PIPE_SIZE (256 * 1024)
 #define PROXY_SPLICE_CHUNK (256 * 1024)
 #define PROXY_REPLY_MAX 4096
+#define PROXY_FD_RESERVE 128
+#define PROXY_MAX_LISTENERS 1024
 
 enum side_kind { SIDE_LISTENER, SIDE_CLIENT, SIDE_UPSTREAM, SIDE_WAKE };
 
@@ -143,6 +146,12 @@ struct proxy {
 	struct side timer, wake;
 	struct conn *conns, *dead;
 	size_t nconns;
+	/* Connections the descriptor limit leaves room for, with a reserve
+	 * so that control.sock and the sandbox's own work never starve. */
+	size_t max_conns;
+	struct side *listeners[PROXY_MAX_LISTENERS];
+	size_t nlisteners;
+	bool paused; /* listeners off after EMFILE, until the next tick */
 	uint32_t next_id;
 	/* The resolver thread: getaddrinfo blocks, the loop must not. */
 	pthread_t resolver;
@@ -1012,8 +1021,15 @@ flow_fill(struct flow *f, int from)
 	if (f->eof || f->pending >= PROXY_PIPE_SIZE)
 		return 0;
 	/* Pipes are made when bytes first flow: an idle tunnel holds two
-	 * descriptors, not six. */
+	 * descriptors, not six, and so does one whose client has gone. */
 	if (f->pipe[0] < 0) {
+		char c;
+		ssize_t k = recv(from, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+		if (k == 0)
+			f->eof = true;
+		if (k <= 0)
+			return k < 0 && errno != EAGAIN ? -1 : 0;
 		if (pipe2(f->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
 			return -1;
 		fcntl(f->pipe[0], F_SETPIPE_SZ, PROXY_PIPE_SIZE);
@@ -1115,6 +1131,37 @@ captured(struct conn *c)
 	decide(c);
 }
 
+/* Out of descriptors: stop accepting until the next tick, not spin. */
+static void
+pause_listeners(struct proxy *px)
+{
+	for (size_t i = 0; i < px->nlisteners; i++)
+		side_watch(px, px->listeners[i], 0);
+	px->paused = true;
+}
+
+static void
+resume_listeners(struct proxy *px)
+{
+	if (!px->paused)
+		return;
+	for (size_t i = 0; i < px->nlisteners; i++)
+		side_watch(px, px->listeners[i], EPOLLIN);
+	px->paused = false;
+}
+
+/* Refused for the proxy's own limit, and told so (not a policy denial). */
+static void
+at_capacity(int fd, bool capture)
+{
+	struct buf b = BUF_INIT(PROXY_REPLY_MAX);
+
+	if (!capture && http_write_status(&b, 503, "proxy_at_capacity") == 0)
+		(void)!send(fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	buf_free(&b);
+	close(fd);
+}
+
 static void
 accept_all(struct proxy *px, struct side *l)
 {
@@ -1124,10 +1171,14 @@ accept_all(struct proxy *px, struct side *l)
 		    accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct conn *c;
 
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			pause_listeners(px);
+			return;
+		}
 		if (fd < 0)
 			return;
-		if (px->nconns >= PROXY_MAX_CONNS) {
-			close(fd); /* the limit: refuse rather than stall */
+		if (px->nconns >= px->max_conns) {
+			at_capacity(fd, l->capture);
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -1148,6 +1199,7 @@ expire(struct proxy *px)
 	uint64_t ticks;
 
 	(void)!read(px->timerfd, &ticks, sizeof(ticks));
+	resume_listeners(px);
 	for (struct conn *c = px->conns, *next; c; c = next) {
 		next = c->next;
 		if (!c->deadline_ms || c->deadline_ms > now)
@@ -1242,6 +1294,20 @@ add_side(struct proxy *px, struct side *s, int fd)
 	return side_watch(px, s, EPOLLIN) < 0 ? -errno : 0;
 }
 
+/* Each connection holds two descriptors (four more while bytes flow). */
+static size_t
+conn_budget(void)
+{
+	struct rlimit rl;
+	size_t n = PROXY_MAX_CONNS;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		n = rl.rlim_cur > PROXY_FD_RESERVE * 2
+			? (rl.rlim_cur - PROXY_FD_RESERVE) / 2
+			: 1;
+	return n < PROXY_MAX_CONNS ? n : PROXY_MAX_CONNS;
+}
+
 int
 proxy_new(const struct proxy_config *cfg, const struct policy *p,
 	  struct proxy **ret)
@@ -1253,6 +1319,7 @@ proxy_new(const struct proxy_config *cfg, const struct policy *p,
 
 	px->cfg = *cfg;
 	px->policy = p;
+	px->max_conns = conn_budget();
 	pthread_mutex_init(&px->lock, NULL);
 	pthread_cond_init(&px->cond, NULL);
 	px->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -510,6 +510,11 @@ client_request(struct sup *s, struct client *c)
 	size_t nfds = FD_PASS_MAX;
 	int n = proto_recv(c->fd, &sup_msg, fds, &nfds);
 
+	if (n == -EMSGSIZE)
+		client_reply(c, PROTO_ERROR, EMFILE,
+			     "the supervisor is out of file descriptors "
+			     "(too many open connections)",
+			     -1);
 	if (n <= 0) {
 		client_drop(s, c);
 		return;
