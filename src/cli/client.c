@@ -227,7 +227,8 @@ session_signal(struct session *s)
 				ioctl(s->master, TIOCSWINSZ, &ws);
 			continue;
 		}
-		/* On a terminal, ^C travels as a byte; signals are for pipes. */
+		/* On a terminal, ^C travels as a byte; signals are for
+		 * pipes. */
 		proto_send(s->ctl, &h, NULL, 0, NULL, 0);
 	}
 }

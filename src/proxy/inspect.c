@@ -659,7 +659,8 @@ relay_response(struct session *ss)
 			return hl ? (int)hl : -EPIPE;
 		rh.status = status_code(ss->upstream.buf, (size_t)hl);
 		if (rh.status < 100 || rh.status == 101)
-			return -EBADMSG; /* no protocol switch past inspection */
+			/* No protocol switch past inspection. */
+			return -EBADMSG;
 		body = !ss->head_request && rh.status >= 200 &&
 		       rh.status != 204 && rh.status != 304;
 		r = response_head(ss->upstream.buf, (size_t)hl, &rh, &out, body,

@@ -4,8 +4,8 @@
  * the inherited part to itself once the root is built, so every process in
  * the sandbox is its descendant and shares one Landlock domain (signals and
  * abstract sockets then work between the sandbox's own processes and no
- * further); each spawn adds the per-process part (a new session and no descriptors
- * but the three it is given: see init.c).
+ * further); each spawn adds the per-process part (a new session and no
+ * descriptors but the three it is given: see init.c).
  */
 #pragma once
 

@@ -26,8 +26,8 @@ extern const char *const rootfs_protected[];
  * the way that only the caller may cross need not be opened up. On
  * failure returns -errno with a sentence in why. ca_pem (or NULL) is the
  * sandbox's CA certificate: written to ROOTFS_CA_FILE, and with the host's
- * trust store to ROOTFS_CA_BUNDLE and over the host bundle's own path. Notes (paths skipped)
- * are appended to notes.
+ * trust store to ROOTFS_CA_BUNDLE and over the host bundle's own path.
+ * Notes (paths skipped) are appended to notes.
  */
 int rootfs_build(const struct sandbox_config *cfg, int wsfd, const char *ca_pem,
 		 char *why, size_t whylen, char *notes, size_t noteslen);
