@@ -100,15 +100,6 @@ static const char logs_help[] =
     "  -o, --output F     table (default), or json: the lines as stored\n"
     "  -h, --help         show this help\n";
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* --- Options ------------------------------------------------------------ */
 
 static int
@@ -201,9 +192,9 @@ set_since(struct logs *L, const char *arg)
 	uint64_t secs;
 
 	if (parse_duration(arg, &secs) == 0) {
-		if (secs > (uint64_t)now_ms() / 1000)
-			secs = (uint64_t)now_ms() / 1000;
-		L->since_ms = now_ms() - (int64_t)secs * 1000;
+		if (secs > (uint64_t)clock_ms(CLOCK_REALTIME) / 1000)
+			secs = (uint64_t)clock_ms(CLOCK_REALTIME) / 1000;
+		L->since_ms = clock_ms(CLOCK_REALTIME) - (int64_t)secs * 1000;
 	} else if (parse_rfc3339(arg, &L->since_ms) < 0) {
 		return -EINVAL;
 	}

@@ -4,8 +4,10 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -55,6 +57,17 @@ static inline int
 neg_errno(void)
 {
 	return errno > 0 ? -errno : -EIO;
+}
+
+/* A clock's reading in milliseconds (CLOCK_REALTIME for event times,
+ * CLOCK_MONOTONIC for durations and deadlines). */
+static inline int64_t
+clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Allocation that cannot fail quietly: brig aborts on out-of-memory. */

@@ -50,15 +50,6 @@ struct session {
 	bool close_after; /* the client asked for the end after this one */
 };
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* More bytes: n > 0, 0 at the end of the stream, -errno on failure. */
 static ssize_t
 stream_fill(struct stream *s)
@@ -148,7 +139,8 @@ log_request(struct session *ss, bool allow, bool closed, const char *reason)
 	if (closed) {
 		ev.bytes_in = ss->upstream.bytes;
 		ev.bytes_out = ss->client.bytes;
-		ev.duration_ms = (uint64_t)(mono_ms() - j->started_ms);
+		ev.duration_ms =
+		    (uint64_t)(clock_ms(CLOCK_MONOTONIC) - j->started_ms);
 	}
 	if (j->log)
 		j->log(j->ctx, &ev);
@@ -822,7 +814,7 @@ inspect_start(struct inspect_job *job)
 	pthread_t t;
 	int r;
 
-	job->started_ms = mono_ms();
+	job->started_ms = clock_ms(CLOCK_MONOTONIC);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	r = -pthread_create(&t, &attr, inspect_main, job);

@@ -160,15 +160,6 @@ struct proxy {
 	struct job *todo, *done;
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 side_watch(struct proxy *px, struct side *s, uint32_t events)
 {
@@ -205,7 +196,8 @@ log_conn(struct conn *c, bool allow, bool closed, const char *reason)
 	if (closed) {
 		ev.bytes_in = c->down.bytes;
 		ev.bytes_out = c->up.bytes;
-		ev.duration_ms = (uint64_t)(now_ms() - c->started_ms);
+		ev.duration_ms =
+		    (uint64_t)(clock_ms(CLOCK_MONOTONIC) - c->started_ms);
 	}
 	if (c->px->cfg.log)
 		c->px->cfg.log(c->px->cfg.ctx, &ev);
@@ -288,7 +280,7 @@ conn_new(struct proxy *px, int fd, bool capture)
 	c->up.pipe[0] = c->up.pipe[1] = -1;
 	c->down.pipe[0] = c->down.pipe[1] = -1;
 	c->out = BUF_INIT(HTTP_HEAD_MAX + PROXY_REPLY_MAX);
-	c->started_ms = now_ms();
+	c->started_ms = clock_ms(CLOCK_MONOTONIC);
 	c->next = px->conns;
 	if (px->conns)
 		px->conns->prev = c;
@@ -661,7 +653,7 @@ static void
 start_tunnel(struct conn *c)
 {
 	c->state = ST_TUNNEL;
-	c->deadline_ms = now_ms() + PROXY_IDLE_TIMEOUT_MS;
+	c->deadline_ms = clock_ms(CLOCK_MONOTONIC) + PROXY_IDLE_TIMEOUT_MS;
 	tunnel_update(c);
 }
 
@@ -831,7 +823,8 @@ dial_next(struct conn *c)
 			return connected(c);
 		if (errno == EINPROGRESS) {
 			c->state = ST_CONNECT;
-			c->deadline_ms = now_ms() + PROXY_CONNECT_TIMEOUT_MS;
+			c->deadline_ms = clock_ms(CLOCK_MONOTONIC) +
+					 PROXY_CONNECT_TIMEOUT_MS;
 			side_watch(c->px, &c->upstream, EPOLLOUT);
 			return;
 		}
@@ -880,7 +873,7 @@ decide(struct conn *c)
 		return deny(c, 403, "caller_unknown");
 	}
 	c->state = ST_IDENT;
-	c->deadline_ms = now_ms() + PROXY_CONNECT_TIMEOUT_MS;
+	c->deadline_ms = clock_ms(CLOCK_MONOTONIC) + PROXY_CONNECT_TIMEOUT_MS;
 	queue_job(c, j);
 }
 
@@ -1105,7 +1098,7 @@ tunnel_io(struct conn *c, struct side *s, uint32_t ev)
 		r = flow_drain(in, client ? c->upstream.fd : c->client.fd);
 	if (r < 0)
 		return conn_free(c, NULL);
-	c->deadline_ms = now_ms() + PROXY_IDLE_TIMEOUT_MS;
+	c->deadline_ms = clock_ms(CLOCK_MONOTONIC) + PROXY_IDLE_TIMEOUT_MS;
 	tunnel_update(c);
 }
 
@@ -1195,7 +1188,7 @@ accept_all(struct proxy *px, struct side *l)
 static void
 expire(struct proxy *px)
 {
-	int64_t now = now_ms();
+	int64_t now = clock_ms(CLOCK_MONOTONIC);
 	uint64_t ticks;
 
 	(void)!read(px->timerfd, &ticks, sizeof(ticks));

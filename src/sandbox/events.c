@@ -186,12 +186,8 @@ static void
 event_begin(struct events *ev, struct buf *b, int class_uid, int category,
 	    int activity_id, const char *activity, int severity)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
 	buf_puts(b, "{");
-	json_kv_int(b, "time",
-		    (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	json_kv_int(b, "time", clock_ms(CLOCK_REALTIME));
 	json_kv_int(b, "class_uid", class_uid);
 	json_kv_int(b, "category_uid", category);
 	json_kv_int(b, "activity_id", activity_id);
