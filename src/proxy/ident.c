@@ -266,7 +266,8 @@ int
 ident_holders(pid_t init_pid, unsigned long inode, const char *const *writable,
 	      struct ident *ret)
 {
-	static pid_t procs[IDENT_MAX_PROCS];
+	/* Per thread: the proxy loop and its worker both look callers up. */
+	static __thread pid_t procs[IDENT_MAX_PROCS];
 	size_t n = collect_procs(init_pid, procs, IDENT_MAX_PROCS);
 	char want[64];
 	int r;

@@ -156,6 +156,7 @@ struct proxy {
 	/* The resolver thread: getaddrinfo blocks, the loop must not. */
 	pthread_t resolver;
 	pthread_mutex_t lock;
+	pthread_mutex_t diag_lock;
 	pthread_cond_t cond;
 	struct job *todo, *done;
 };
@@ -425,14 +426,20 @@ callers_allowed(const struct policy *p, const struct conn *c,
 }
 
 static int
-ident_run(const struct proxy_config *cfg, const struct sockaddr_storage *peer,
+ident_run(struct proxy *px, const struct sockaddr_storage *peer,
 	  const struct sockaddr_storage *local, struct ident *id)
 {
 	unsigned long inode;
-	int r = ident_socket_inode(cfg->diagfd, peer, local, &inode);
+	int r;
 
+	/* One sock_diag socket serves the loop and the worker: a request
+	 * and its answer must not interleave with another's. */
+	pthread_mutex_lock(&px->diag_lock);
+	r = ident_socket_inode(px->cfg.diagfd, peer, local, &inode);
+	pthread_mutex_unlock(&px->diag_lock);
 	return r < 0 ? r
-		     : ident_holders(cfg->init_pid, inode, cfg->writable, id);
+		     : ident_holders(px->cfg.init_pid, inode, px->cfg.writable,
+				     id);
 }
 
 static int
@@ -456,7 +463,7 @@ identify(struct conn *c)
 	int r = conn_ends(c, &peer, &local);
 
 	if (r == 0)
-		r = ident_run(&c->px->cfg, &peer, &local, &id);
+		r = ident_run(c->px, &peer, &local, &id);
 	if (r == 0)
 		keep_callers(&id, &c->callers, &c->ncallers, &c->pid,
 			     &c->binary);
@@ -484,7 +491,7 @@ resolver_main(void *arg)
 		pthread_mutex_unlock(&px->lock);
 
 		if (j->kind == JOB_IDENT) {
-			j->err = ident_run(&px->cfg, &j->peer, &j->local, &id);
+			j->err = ident_run(px, &j->peer, &j->local, &id);
 			if (j->err == 0)
 				keep_callers(&id, &j->callers, &j->ncallers,
 					     &j->pid, &j->binary);
@@ -1314,6 +1321,7 @@ proxy_new(const struct proxy_config *cfg, const struct policy *p,
 	px->policy = p;
 	px->max_conns = conn_budget();
 	pthread_mutex_init(&px->lock, NULL);
+	pthread_mutex_init(&px->diag_lock, NULL);
 	pthread_cond_init(&px->cond, NULL);
 	px->epfd = epoll_create1(EPOLL_CLOEXEC);
 	px->timerfd =
