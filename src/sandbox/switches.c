@@ -1,26 +1,60 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/util.h"
 #include "sandbox/sandbox.h"
 
+#ifdef BRIG_TEST_SWITCHES
+/*
+ * One name for each wall a test may switch off. Each attack in
+ * tests/escape names the walls that stop it, so that it can show once
+ * that it succeeds without them. Add new names at the end.
+ */
+static const struct {
+	const char *name;
+	unsigned bit;
+} names[] = {
+	{ "landlock", SANDBOX_OFF_LANDLOCK },
+	{ "readonly-mounts", SANDBOX_OFF_RO_MOUNTS },
+	{ "seccomp", SANDBOX_OFF_SECCOMP },
+};
+
+static unsigned
+switch_bit(const char *name, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strlen(names[i].name) == len &&
+		    !strncmp(names[i].name, name, len))
+			return names[i].bit;
+	return 0;
+}
+#endif
+
 unsigned
 sandbox_test_switches(void)
 {
 #ifdef BRIG_TEST_SWITCHES
-	static const struct {
-		const char *name;
-		unsigned bit;
-	} names[] = { { "landlock", SANDBOX_OFF_LANDLOCK },
-		      { "readonly-mounts", SANDBOX_OFF_RO_MOUNTS },
-		      { "seccomp", SANDBOX_OFF_SECCOMP } };
 	const char *env = getenv("BRIG_TEST_DISABLE");
 	unsigned off = 0;
 
-	for (size_t i = 0; env && i < ARRAY_SIZE(names); i++)
-		if (strstr(env, names[i].name))
-			off |= names[i].bit;
+	/* Comma-separated names, each exact: a typo must not pass for a
+	 * wall that was switched off. */
+	while (env && *env) {
+		size_t len = strcspn(env, ",");
+		unsigned bit = switch_bit(env, len);
+
+		if (len > 0 && !bit) {
+			fprintf(
+			    stderr,
+			    "brig: BRIG_TEST_DISABLE: unknown wall '%.*s'\n",
+			    (int)len, env);
+			exit(2);
+		}
+		off |= bit;
+		env += len + (env[len] == ',');
+	}
 	return off;
 #else
 	return 0;

@@ -1,12 +1,13 @@
-"""Fixtures for brig's end-to-end tests. Every test gets its own state
-directory (BRIG_STATE_DIR) and leaves no sandbox behind."""
+"""Fixtures for brig's end-to-end tests (tests/e2e) and its escape
+battery (tests/escape). Every test gets its own state directory
+(BRIG_STATE_DIR) and leaves no sandbox behind."""
 
 import os
 import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "e2e"))
 
 import helpers  # noqa: E402
 
