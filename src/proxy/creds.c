@@ -817,15 +817,51 @@ creds_rewrite_body(const struct creds *c, const char *host, uint16_t port,
 	return emit(out, &j, put_body_job, res);
 }
 
+const struct cred *
+creds_misbound(const struct creds *c, const char *host, uint16_t port,
+	       const char *p, size_t len)
+{
+	for (size_t i = 0; c && i < c->n; i++)
+		if (!creds_bound_to(&c->v[i], host, port) &&
+		    memmem(p, len, c->v[i].placeholder, CREDS_PLACEHOLDER_LEN))
+			return &c->v[i];
+	return NULL;
+}
+
 void
 creds_scrub_init(struct creds_scrubber *s, const struct creds *c)
 {
 	memset(s, 0, sizeof(*s));
-	s->c = c;
-	for (size_t i = 0; c && i < c->n; i++)
-		if (c->v[i].len > s->longest)
-			s->longest = c->v[i].len;
+	for (size_t i = 0; c && i < c->n; i++) {
+		const struct cred *cr = &c->v[i];
+
+		s->pairs[s->n++] = (struct creds_pair){
+			.from = cr->value,
+			.from_len = cr->len,
+			.to = cr->placeholder,
+			.to_len = CREDS_PLACEHOLDER_LEN,
+		};
+		if (cr->len > s->longest)
+			s->longest = cr->len;
+	}
 	s->win = BUF_INIT(CREDS_VALUE_MAX + CREDS_SCRUB_SLICE);
+}
+
+int
+creds_scrub_alias(struct creds_scrubber *s, const char *from, size_t from_len,
+		  const char *to, size_t to_len)
+{
+	if (from_len < CREDS_VALUE_MIN || from_len > CREDS_VALUE_MAX ||
+	    s->win.len)
+		return -EINVAL;
+	if (s->n == ARRAY_SIZE(s->pairs))
+		return -ENOSPC;
+	s->pairs[s->n++] = (struct creds_pair){
+		.from = from, .from_len = from_len, .to = to, .to_len = to_len
+	};
+	if (from_len > s->longest)
+		s->longest = from_len;
+	return 0;
 }
 
 void
@@ -834,77 +870,80 @@ creds_scrub_free(struct creds_scrubber *s)
 	buf_free(&s->win);
 }
 
-/* A complete value in the window. */
+/* A complete value (or alias) in the window. */
 struct match {
 	size_t at;
-	const struct cred *cr;
+	const struct creds_pair *p;
 };
 
 /*
  * The leftmost value at or after c in w (wl bytes), the longest at one
- * position, the first registered among equals. next[] caches each value's
+ * position, the first added among equals. next[] caches each value's
  * next position (NOWHERE for none), so a value is searched for again only
  * once the cursor passes it: each is found once per window.
  */
 static bool
-next_match(const struct creds *cs, const char *w, size_t wl, size_t c,
+next_match(const struct creds_scrubber *s, const char *w, size_t wl, size_t c,
 	   size_t *next, struct match *m)
 {
 	m->at = NOWHERE;
-	m->cr = NULL;
-	for (size_t i = 0; i < cs->n; i++) {
-		const struct cred *cr = &cs->v[i];
+	m->p = NULL;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct creds_pair *p = &s->pairs[i];
 
 		if (next[i] != NOWHERE && next[i] < c) {
 			const char *q =
-			    memmem(w + c, wl - c, cr->value, cr->len);
+			    memmem(w + c, wl - c, p->from, p->from_len);
 
 			next[i] = q ? (size_t)(q - w) : NOWHERE;
 		}
-		if (next[i] < m->at ||
-		    (next[i] == m->at && m->cr && cr->len > m->cr->len)) {
+		if (next[i] < m->at || (next[i] == m->at && m->p &&
+					p->from_len > m->p->from_len)) {
 			m->at = next[i];
-			m->cr = cr;
+			m->p = p;
 		}
 	}
 	return m->at != NOWHERE;
 }
 
 /* The earliest q in [from, to) at which w's tail is a proper prefix of
- * value cr (bytes the next piece of the stream could complete), else to. */
+ * p's string (bytes the next piece of the stream could complete), else
+ * to. */
 static size_t
-pending_one(const struct cred *cr, const char *w, size_t wl, size_t from,
+pending_one(const struct creds_pair *p, const char *w, size_t wl, size_t from,
 	    size_t to)
 {
-	size_t q = wl >= cr->len ? wl - cr->len + 1 : 0;
+	size_t q = wl >= p->from_len ? wl - p->from_len + 1 : 0;
 
 	for (q = q > from ? q : from; q < to; q++) {
-		const char *f = memchr(w + q, cr->value[0], to - q);
+		const char *f = memchr(w + q, p->from[0], to - q);
 
 		if (!f)
 			break;
 		q = (size_t)(f - w);
-		if (memcmp(f, cr->value, wl - q) == 0)
+		if (memcmp(f, p->from, wl - q) == 0)
 			return q;
 	}
 	return to;
 }
 
 static size_t
-pending(const struct creds *cs, const char *w, size_t wl, size_t from)
+pending(const struct creds_scrubber *s, const char *w, size_t wl, size_t from)
 {
 	size_t best = wl;
 
-	for (size_t i = 0; i < cs->n; i++)
-		best = pending_one(&cs->v[i], w, wl, from, best);
+	for (size_t i = 0; i < s->n; i++)
+		best = pending_one(&s->pairs[i], w, wl, from, best);
 	return best;
 }
 
 static void
-first_matches(const struct creds *cs, const char *w, size_t wl, size_t *next)
+first_matches(const struct creds_scrubber *s, const char *w, size_t wl,
+	      size_t *next)
 {
-	for (size_t i = 0; i < cs->n; i++) {
-		const char *q = memmem(w, wl, cs->v[i].value, cs->v[i].len);
+	for (size_t i = 0; i < s->n; i++) {
+		const char *q =
+		    memmem(w, wl, s->pairs[i].from, s->pairs[i].from_len);
 
 		next[i] = q ? (size_t)(q - w) : NOWHERE;
 	}
@@ -933,21 +972,21 @@ static int
 scrub_window(struct creds_scrubber *s, bool final, struct buf *out)
 {
 	const char *w = s->win.data;
-	size_t wl = s->win.len, c = 0, pend, next[CREDS_MAX];
+	size_t wl = s->win.len, c = 0, pend, next[ARRAY_SIZE(s->pairs)];
 	struct match m;
 	int r;
 
-	first_matches(s->c, w, wl, next);
-	pend = final ? wl : pending(s->c, w, wl, 0);
-	while (next_match(s->c, w, wl, c, next, &m) && m.at < pend) {
+	first_matches(s, w, wl, next);
+	pend = final ? wl : pending(s, w, wl, 0);
+	while (next_match(s, w, wl, c, next, &m) && m.at < pend) {
 		r = buf_append(out, w + c, m.at - c);
 		if (r == 0)
-			r = buf_puts(out, m.cr->placeholder);
+			r = buf_append(out, m.p->to, m.p->to_len);
 		if (r < 0)
 			return r;
-		c = m.at + m.cr->len;
+		c = m.at + m.p->from_len;
 		if (pend < c)
-			pend = final ? wl : pending(s->c, w, wl, c);
+			pend = final ? wl : pending(s, w, wl, c);
 	}
 	r = buf_append(out, w + c, pend - c);
 	if (r == 0)
@@ -961,7 +1000,7 @@ creds_scrub(struct creds_scrubber *s, const char *in, size_t len,
 {
 	int r = 0;
 
-	if (!s->c || s->longest == 0)
+	if (s->longest == 0)
 		return buf_append(out, in, len);
 	/* Grown once, empty, to its largest: held bytes plus a slice. */
 	if (!s->win.data &&

@@ -89,6 +89,15 @@ bool creds_bound_to(const struct cred *cr, const char *host, uint16_t port);
 const struct cred *creds_find_placeholder(const struct creds *c, const char *p,
 					  size_t len);
 
+/*
+ * The first credential whose placeholder appears in p (len bytes) but
+ * which is not bound to host:port, or NULL: a request that would carry it
+ * there is refused (credential_endpoint_mismatch) even where nothing is
+ * resolved. O(len * c->n).
+ */
+const struct cred *creds_misbound(const struct creds *c, const char *host,
+				  uint16_t port, const char *p, size_t len);
+
 /* What a rewrite did. Reset by every call. */
 struct creds_result {
 	size_t replaced; /* placeholders replaced by values */
@@ -158,18 +167,39 @@ bool creds_contains_secret(const struct creds *c, const char *p, size_t len);
  * A value and its placeholder differ in length: the caller reframes the
  * body (chunked, or close-delimited) when one is replaced.
  *
- * Cost: per CREDS_SCRUB_SLICE of input, one memmem per value over the
- * slice plus the bytes held back, and a memcmp per candidate near its end:
- * O(len * c->n) for values without long self-repeating prefixes. Memory:
- * one window of at most CREDS_VALUE_MAX + CREDS_SCRUB_SLICE bytes, wiped.
+ * Besides the values, a scrubber may be given aliases (creds_scrub_alias):
+ * other strings that held a value on the way out, each with the string
+ * the sandbox sent instead, such as an Authorization: Basic blob the
+ * proxy encoded again around a real value. A server that echoes such a
+ * blob would otherwise hand the value back in base64.
+ *
+ * Cost: per CREDS_SCRUB_SLICE of input, one memmem per value or alias
+ * over the slice plus the bytes held back, and a memcmp per candidate
+ * near its end: O(len * c->n) for values without long self-repeating
+ * prefixes. Memory: one window of at most CREDS_VALUE_MAX +
+ * CREDS_SCRUB_SLICE bytes, wiped.
  */
+#define CREDS_SCRUB_ALIASES_MAX 8
+
+struct creds_pair {
+	const char *from, *to; /* not owned */
+	size_t from_len, to_len;
+};
+
 struct creds_scrubber {
-	const struct creds *c; /* must outlive the scrubber */
+	/* The values, then the aliases: what is found, and what replaces
+	 * it. The strings must outlive the scrubber. */
+	struct creds_pair pairs[CREDS_MAX + CREDS_SCRUB_ALIASES_MAX];
+	size_t n;
 	size_t longest;
 	struct buf win; /* bytes held back, then the slice being scanned */
 };
 
 void creds_scrub_init(struct creds_scrubber *s, const struct creds *c);
+/* Adds an alias: from (CREDS_VALUE_MIN to CREDS_VALUE_MAX bytes) becomes
+ * to. Before the first creds_scrub. Returns 0, -EINVAL or -ENOSPC. */
+int creds_scrub_alias(struct creds_scrubber *s, const char *from,
+		      size_t from_len, const char *to, size_t to_len);
 /* Appends the scrubbed part of in to out. Returns 0 or -E2BIG (out's
  * limit: the stream is then broken, and s must be freed). */
 int creds_scrub(struct creds_scrubber *s, const char *in, size_t len,

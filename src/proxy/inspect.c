@@ -25,16 +25,26 @@
 #define INSPECT_HEAD_OUT_MAX (2 * HTTP_HEAD_MAX + 1024)
 #define INSPECT_CHUNK_LINE_MAX 1024
 
-/* One side of the conversation, with what was read and not yet used. */
+/* One side of the conversation, with what was read and not yet used.
+ * Over TLS through ssl; in plain text (an endpoint that allows
+ * credentials uninspected by TLS) straight on fd. */
 struct stream {
 	SSL *ssl;
+	int fd;
 	char buf[INSPECT_IO_MAX];
 	size_t len;
 	uint64_t bytes;
 };
 
+/* A string the proxy rewrote on the way out, and what the client sent. */
+struct alias {
+	char *sent, *seen; /* upstream saw sent; the client wrote seen */
+	size_t sent_len, seen_len;
+};
+
 struct session {
 	struct inspect_job *job;
+	bool plain; /* no TLS on either side */
 	/* The tail of the body bytes already checked for leaks, so a value
 	 * split across two reads is seen: at most the longest value - 1. */
 	char scan[CREDS_VALUE_MAX + INSPECT_IO_MAX];
@@ -48,6 +58,10 @@ struct session {
 	 * cannot read chunked. */
 	bool raw_body;
 	bool close_after; /* the client asked for the end after this one */
+	/* Basic blobs encoded again around a real value, newest last: an
+	 * echo of one is turned back into the client's own. */
+	struct alias aliases[CREDS_SCRUB_ALIASES_MAX];
+	size_t naliases;
 };
 
 /* More bytes: n > 0, 0 at the end of the stream, -errno on failure. */
@@ -58,6 +72,16 @@ stream_fill(struct stream *s)
 
 	if (s->len == sizeof(s->buf))
 		return -E2BIG;
+	if (!s->ssl) {
+		ssize_t k =
+		    recv(s->fd, s->buf + s->len, sizeof(s->buf) - s->len, 0);
+
+		if (k > 0) {
+			s->len += (size_t)k;
+			s->bytes += (uint64_t)k;
+		}
+		return k < 0 ? -errno : k;
+	}
 	n = SSL_read(s->ssl, s->buf + s->len, (int)(sizeof(s->buf) - s->len));
 	if (n > 0) {
 		s->len += (size_t)n;
@@ -82,12 +106,15 @@ stream_consume(struct stream *s, size_t n)
 }
 
 static int
-ssl_write_all(SSL *ssl, const void *p, size_t n)
+stream_write(struct stream *s, const void *p, size_t n)
 {
 	const char *c = p;
 
+	if (!s->ssl)
+		return write_full(s->fd, p, n) < 0 ? -EIO : 0;
 	while (n > 0) {
-		int w = SSL_write(ssl, c, (int)(n > INT32_MAX ? INT32_MAX : n));
+		int w =
+		    SSL_write(s->ssl, c, (int)(n > INT32_MAX ? INT32_MAX : n));
 
 		if (w <= 0)
 			return -EIO;
@@ -158,7 +185,7 @@ refuse(struct session *ss, int status, const char *error, const char *reason)
 				  ss->job->port, ss->job->ev.binary, reason);
 	else
 		http_write_status(&b, status, reason);
-	ssl_write_all(ss->client.ssl, b.data, b.len);
+	stream_write(&ss->client, b.data, b.len);
 	buf_free(&b);
 	return -EPERM;
 }
@@ -182,7 +209,8 @@ leaks(struct session *ss, const char *p, size_t n)
 
 /* Copies exactly n body bytes, refusing any that hold a real value. */
 static int
-relay_exact(struct session *ss, struct stream *from, SSL *to, uint64_t n)
+relay_exact(struct session *ss, struct stream *from, struct stream *to,
+	    uint64_t n)
 {
 	while (n > 0) {
 		size_t k;
@@ -196,7 +224,7 @@ relay_exact(struct session *ss, struct stream *from, SSL *to, uint64_t n)
 		k = from->len < n ? from->len : (size_t)n;
 		if (leaks(ss, from->buf, k))
 			return refuse(ss, 403, "secret_leak", "secret_leak");
-		if (ssl_write_all(to, from->buf, k) < 0)
+		if (stream_write(to, from->buf, k) < 0)
 			return -EIO;
 		stream_consume(from, k);
 		n -= k;
@@ -250,7 +278,7 @@ static int
 relay_chunked_request(struct session *ss)
 {
 	struct stream *c = &ss->client;
-	SSL *up = ss->upstream.ssl;
+	struct stream *up = &ss->upstream;
 
 	for (;;) {
 		ssize_t n = read_line(c);
@@ -262,7 +290,7 @@ relay_chunked_request(struct session *ss)
 		r = chunk_size(c->buf, (size_t)n, &size);
 		if (r < 0)
 			return refuse(ss, 400, "bad_request", "bad_chunk");
-		if (ssl_write_all(up, c->buf, (size_t)n) < 0)
+		if (stream_write(up, c->buf, (size_t)n) < 0)
 			return -EIO;
 		stream_consume(c, (size_t)n);
 		if (size == 0)
@@ -276,7 +304,7 @@ relay_chunked_request(struct session *ss)
 
 		if (n < 0)
 			return (int)n;
-		if (ssl_write_all(up, c->buf, (size_t)n) < 0)
+		if (stream_write(up, c->buf, (size_t)n) < 0)
 			return -EIO;
 		stream_consume(c, (size_t)n);
 		if (n == 2)
@@ -373,9 +401,9 @@ send_rewritten_body(struct session *ss, const struct buf *head)
 	if (r == 0)
 		r = reframe_head(head, out.len, &h);
 	if (r == 0)
-		r = ssl_write_all(ss->upstream.ssl, h.data, h.len);
+		r = stream_write(&ss->upstream, h.data, h.len);
 	if (r == 0)
-		r = ssl_write_all(ss->upstream.ssl, out.data, out.len);
+		r = stream_write(&ss->upstream, out.data, out.len);
 	buf_free(&body);
 	buf_free(&out);
 	buf_free(&h);
@@ -398,6 +426,74 @@ scrubbed_path(struct session *ss)
 		ss->path[0] = '\0';
 	creds_scrub_free(&sc);
 	buf_free(&out);
+}
+
+static void
+alias_free(struct alias *a)
+{
+	if (a->sent)
+		explicit_bzero(a->sent, a->sent_len); /* base64 of a value */
+	free(a->sent);
+	free(a->seen);
+	*a = (struct alias){ 0 };
+}
+
+/* The blob of an "Authorization: Basic" header, or NULL. */
+static const char *
+basic_blob(const struct http_request *r, size_t *len)
+{
+	const struct http_header *h = http_find(r, "authorization");
+	const char *v = h ? h->value.p : NULL;
+	size_t n = h ? h->value.len : 0;
+
+	if (n < 6 || strncasecmp(v, "basic ", 6))
+		return NULL;
+	*len = n - 6;
+	return v + 6;
+}
+
+/*
+ * Remembers the Basic blob that the rewrite encoded again around a real
+ * value, paired with the client's own, so that the response scrubber can
+ * turn an echo of it back (creds_scrub_alias).
+ */
+static void
+remember_basic(struct session *ss, const struct buf *out)
+{
+	static __thread struct http_request sent;
+	const char *a, *b;
+	size_t alen, blen;
+	struct alias *al;
+
+	a = basic_blob(&ss->req, &alen);
+	if (!a || http_parse_request(out->data, out->len, &sent) < 0)
+		return;
+	b = basic_blob(&sent, &blen);
+	if (!b || (alen == blen && !memcmp(a, b, alen)) ||
+	    blen < CREDS_VALUE_MIN || blen > CREDS_VALUE_MAX)
+		return;
+	if (ss->naliases == ARRAY_SIZE(ss->aliases)) {
+		alias_free(&ss->aliases[0]);
+		memmove(ss->aliases, ss->aliases + 1,
+			sizeof(ss->aliases) - sizeof(ss->aliases[0]));
+		ss->naliases--;
+	}
+	al = &ss->aliases[ss->naliases++];
+	*al = (struct alias){ .sent = xstrndup(b, blen),
+			      .sent_len = blen,
+			      .seen = xstrndup(a, alen),
+			      .seen_len = alen };
+}
+
+/* A response scrubber: the values, and the aliases of this connection. */
+static void
+scrubber_init(struct session *ss, struct creds_scrubber *sc)
+{
+	creds_scrub_init(sc, ss->job->creds);
+	for (size_t i = 0; i < ss->naliases; i++)
+		creds_scrub_alias(sc, ss->aliases[i].sent,
+				  ss->aliases[i].sent_len, ss->aliases[i].seen,
+				  ss->aliases[i].seen_len);
 }
 
 /* Whether the client asked for the connection to end after this one. */
@@ -437,7 +533,8 @@ relay_request(struct session *ss)
 	ss->close_after = wants_close(&ss->req);
 	/* Domain fronting: the inner Host must be the tunnel's target. */
 	if (ss->req.form != HTTP_FORM_ORIGIN ||
-	    http_check_origin(&ss->req, j->host, j->port, 443) < 0)
+	    http_check_origin(&ss->req, j->host, j->port,
+			      ss->plain ? 80 : 443) < 0)
 		return refuse(ss, 403, "policy_denied", "host_mismatch");
 	r = creds_rewrite_head(j->creds, j->host, j->port, ss->client.buf,
 			       (size_t)hl, true, &out, &res);
@@ -446,6 +543,8 @@ relay_request(struct session *ss)
 		return refuse(ss, 403, res.refusal ?: "bad_request",
 			      res.refusal ?: "bad_request");
 	}
+	if (res.replaced)
+		remember_basic(ss, &out);
 	stream_consume(&ss->client, (size_t)hl);
 	if (j->body_rewrite && (ss->req.chunked || ss->req.has_length)) {
 		r = send_rewritten_body(ss, &out);
@@ -454,7 +553,7 @@ relay_request(struct session *ss)
 			log_request(ss, true, false, NULL);
 		return r < 0 ? r : 1;
 	}
-	r = ssl_write_all(ss->upstream.ssl, out.data, out.len);
+	r = stream_write(&ss->upstream, out.data, out.len);
 	buf_free(&out); /* wipes: it held real values */
 	log_request(ss, true, false, NULL);
 	if (r < 0)
@@ -462,7 +561,7 @@ relay_request(struct session *ss)
 	if (ss->req.chunked)
 		return relay_chunked_request(ss) ?: 1;
 	if (ss->req.has_length)
-		return relay_exact(ss, &ss->client, ss->upstream.ssl,
+		return relay_exact(ss, &ss->client, &ss->upstream,
 				   ss->req.content_length)
 			   ?: 1;
 	return 1;
@@ -494,7 +593,7 @@ emit_chunk(struct session *ss, struct creds_scrubber *sc, const char *p,
 	if (r == 0 && last && !ss->raw_body)
 		r = buf_puts(&out, "0\r\n\r\n");
 	if (r == 0 && out.len)
-		r = ssl_write_all(ss->client.ssl, out.data, out.len);
+		r = stream_write(&ss->client, out.data, out.len);
 	buf_free(&body);
 	buf_free(&out);
 	return r;
@@ -657,15 +756,14 @@ relay_response(struct session *ss)
 		       rh.status != 204 && rh.status != 304;
 		r = response_head(ss->upstream.buf, (size_t)hl, &rh, &out, body,
 				  ss->raw_body);
-		creds_scrub_init(&sc, ss->job->creds);
+		scrubber_init(ss, &sc);
 		if (r == 0)
 			r = creds_scrub(&sc, out.data, out.len, &clean);
 		if (r == 0)
 			r = creds_scrub_flush(&sc, &clean);
 		creds_scrub_free(&sc);
 		if (r == 0)
-			r = ssl_write_all(ss->client.ssl, clean.data,
-					  clean.len);
+			r = stream_write(&ss->client, clean.data, clean.len);
 		buf_free(&out);
 		buf_free(&clean);
 		stream_consume(&ss->upstream, (size_t)hl);
@@ -675,7 +773,7 @@ relay_response(struct session *ss)
 			continue;
 		if (!body)
 			return rh.close || ss->close_after ? 0 : 1;
-		creds_scrub_init(&sc, ss->job->creds);
+		scrubber_init(ss, &sc);
 		r = rh.chunked ? pass_chunked_body(ss, &sc)
 			       : pass_body(ss, &sc, rh.length);
 		if (r == 0)
@@ -725,8 +823,8 @@ handshakes(struct session *ss)
 
 /*
  * A tunnel that does not start with a TLS handshake record is plain
- * text: placeholders are not resolved over it (a value would travel in
- * clear), so its bytes are only copied.
+ * text: placeholders are resolved over it only where the endpoint allows
+ * credentials uninspected by TLS (a value would travel in clear).
  */
 static bool
 speaks_tls(int fd)
@@ -737,10 +835,11 @@ speaks_tls(int fd)
 }
 
 static void
-copy_plain(struct inspect_job *j)
+copy_plain(struct session *ss)
 {
-	struct pollfd p[2] = { { .fd = j->client_fd, .events = POLLIN },
-			       { .fd = j->upstream_fd, .events = POLLIN } };
+	struct stream *side[2] = { &ss->client, &ss->upstream };
+	struct pollfd p[2] = { { .fd = ss->client.fd, .events = POLLIN },
+			       { .fd = ss->upstream.fd, .events = POLLIN } };
 	char buf[INSPECT_IO_MAX];
 
 	while (poll(p, 2, INSPECT_TIMEOUT_S * 1000) > 0) {
@@ -752,8 +851,35 @@ copy_plain(struct inspect_job *j)
 			n = read(p[i].fd, buf, sizeof(buf));
 			if (n <= 0 || write_full(p[!i].fd, buf, (size_t)n) < 0)
 				return;
+			side[i]->bytes += (uint64_t)n;
 		}
 	}
+}
+
+/*
+ * Starts the session: NULL when requests can be relayed, else why not.
+ * A plain tunnel without the endpoint's consent is only copied.
+ */
+static const char *
+session_start(struct session *ss)
+{
+	struct inspect_job *j = ss->job;
+
+	ss->client.fd = j->client_fd;
+	ss->upstream.fd = j->upstream_fd;
+	ss->plain = j->early.len || !speaks_tls(j->client_fd);
+	if (!ss->plain)
+		return handshakes(ss);
+	if (!j->plain_credentials) {
+		copy_plain(ss);
+		return "plain_text";
+	}
+	if (j->early.len > sizeof(ss->client.buf))
+		return "head_too_large";
+	memcpy(ss->client.buf, j->early.data, j->early.len);
+	ss->client.len = j->early.len;
+	ss->client.bytes = j->early.len;
+	return NULL;
 }
 
 static void *
@@ -770,23 +896,19 @@ inspect_main(void *arg)
 			ss->longest = job->creds->v[i].len;
 	set_timeouts(job->client_fd);
 	set_timeouts(job->upstream_fd);
-	if (!speaks_tls(job->client_fd)) {
-		copy_plain(job);
-		r = 0;
-		fail = "plain_text";
-	} else {
-		fail = handshakes(ss);
-	}
-	if (fail && ss->client.ssl && SSL_is_init_finished(ss->client.ssl))
+	fail = session_start(ss);
+	if (fail && streq(fail, "plain_text"))
+		r = 0; /* copied: its close event is the only one */
+	else if (fail && ss->client.ssl && SSL_is_init_finished(ss->client.ssl))
 		refuse(ss, 502, "upstream_failed", fail);
-	else if (fail && r)
+	else if (fail)
 		log_request(ss, false, false, fail);
 	while (!fail && r > 0) {
 		r = relay_request(ss);
 		if (r > 0)
 			r = relay_response(ss);
 	}
-	if (!fail)
+	if (!fail || !r)
 		log_request(ss, true, true, NULL);
 	for (int i = 0; i < 2; i++) {
 		SSL *ssl = i ? ss->upstream.ssl : ss->client.ssl;
@@ -796,11 +918,14 @@ inspect_main(void *arg)
 			SSL_free(ssl);
 		}
 	}
+	for (size_t i = 0; i < ss->naliases; i++)
+		alias_free(&ss->aliases[i]);
 	if (job->done)
 		job->done(job->entry);
 	close(job->client_fd);
 	close(job->upstream_fd);
 	SSL_CTX_free(job->leaf);
+	buf_free(&job->early);
 	explicit_bzero(ss, sizeof(*ss)); /* buffers held real values */
 	free(ss);
 	free(job);

@@ -7,6 +7,9 @@
  * placeholders). Inspected tunnels are few (API calls that carry
  * credentials), so each runs in a thread of its own with blocking I/O;
  * plain tunnels stay on the epoll loop with splice.
+ *
+ * Plain-text HTTP to an endpoint that sets allow_uninspected_credentials
+ * is run the same way, without the TLS on either side.
  */
 #pragma once
 
@@ -14,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "proxy/proxy.h"
 
 struct creds;
@@ -29,6 +33,13 @@ struct inspect_job {
 	SSL_CTX *upstream; /* shared, not freed */
 	const struct creds *creds;
 	bool body_rewrite; /* request_body_credential_rewrite: true */
+	/* allow_uninspected_credentials: true, so placeholders are resolved
+	 * in plain text too (the value then crosses the network in clear). */
+	bool plain_credentials;
+	/* The client's bytes already read by the loop (an absolute-form
+	 * request, rewritten to origin form), taken before any new ones.
+	 * Set only for plain text; the job frees it. */
+	struct buf early;
 	struct proxy_event ev; /* who and where, for the events */
 	char binary[1024];
 	char policy[128];

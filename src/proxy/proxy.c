@@ -300,6 +300,19 @@ reply_and_close(struct conn *c, struct buf *b)
 	conn_free(c, NULL);
 }
 
+/* The error a denial's body names: a credential refusal is its own
+ * kind, as it is inside an inspected tunnel. */
+static const char *
+denial_error(int status, const char *reason)
+{
+	if (status != 403)
+		return "upstream_failed";
+	if (streq(reason, CREDS_SECRET_LEAK) ||
+	    streq(reason, CREDS_ENDPOINT_MISMATCH))
+		return reason;
+	return "policy_denied";
+}
+
 static void
 deny(struct conn *c, int status, const char *reason)
 {
@@ -308,9 +321,7 @@ deny(struct conn *c, int status, const char *reason)
 	log_conn(c, false, false, reason);
 	/* A captured connection speaks no HTTP to us: it is just closed. */
 	if (!c->capture)
-		http_write_denial(&b, status,
-				  status == 403 ? "policy_denied"
-						: "upstream_failed",
+		http_write_denial(&b, status, denial_error(status, reason),
 				  c->host, c->port, c->binary, reason);
 	reply_and_close(c, &b);
 }
@@ -689,18 +700,22 @@ flush_out(struct conn *c)
 }
 
 /*
- * Whether a tunnel must be opened up: a credential may travel to this
+ * Whether a connection must be opened up: a credential may travel to this
  * endpoint (bound to it, or bound to nothing), and the endpoint does not
- * say tls: skip. Everything else is passed through untouched.
+ * say tls: skip. A plain-text request is opened up only where the
+ * endpoint sets allow_uninspected_credentials. Everything else is passed
+ * through untouched.
  */
 static bool
 must_inspect(const struct conn *c)
 {
 	const struct proxy_config *cfg = &c->px->cfg;
+	bool absolute = !c->connect && !c->capture;
 
-	if ((!c->connect && !c->capture) || !cfg->creds || !cfg->ca ||
-	    !cfg->upstream_ctx || c->out.len ||
-	    (c->endpoint && c->endpoint->tls == POLICY_TLS_SKIP))
+	if (!cfg->creds || !c->endpoint || c->endpoint->tls == POLICY_TLS_SKIP)
+		return false;
+	if (absolute ? !c->endpoint->allow_uninspected_credentials
+		     : !cfg->ca || !cfg->upstream_ctx || c->out.len)
 		return false;
 	for (size_t i = 0; i < cfg->creds->n; i++)
 		if (creds_bound_to(&cfg->creds->v[i], c->host, c->port))
@@ -749,8 +764,9 @@ static void
 inspect(struct conn *c)
 {
 	struct inspect_job *j = xcalloc(1, sizeof(*j));
+	bool absolute = !c->connect && !c->capture;
 
-	if (tls_leaf_ctx(c->px->cfg.ca, c->host, &j->leaf) < 0) {
+	if (!absolute && tls_leaf_ctx(c->px->cfg.ca, c->host, &j->leaf) < 0) {
 		free(j);
 		return conn_free(c, "no_leaf_certificate");
 	}
@@ -758,8 +774,11 @@ inspect(struct conn *c)
 	j->port = c->port;
 	j->upstream = c->px->cfg.upstream_ctx;
 	j->creds = c->px->cfg.creds;
-	j->body_rewrite =
-	    c->endpoint && c->endpoint->request_body_credential_rewrite;
+	j->body_rewrite = c->endpoint->request_body_credential_rewrite;
+	j->plain_credentials = c->endpoint->allow_uninspected_credentials;
+	/* The head the loop read, in origin form, and any body after it. */
+	j->early = c->out;
+	c->out = BUF_INIT(c->out.limit);
 	j->log = c->px->cfg.log;
 	j->ctx = c->px->cfg.ctx;
 	snprintf(j->binary, sizeof(j->binary), "%s",
@@ -782,6 +801,7 @@ inspect(struct conn *c)
 		close(j->client_fd);
 		close(j->upstream_fd);
 		SSL_CTX_free(j->leaf);
+		buf_free(&j->early);
 		free(j);
 	}
 	conn_free(c, NULL);
@@ -862,6 +882,12 @@ decide_for(struct conn *c)
 	snprintf(c->policy, sizeof(c->policy), "%s",
 		 res.policy_name ? res.policy_name : "");
 	c->endpoint = res.endpoint;
+	/* A plain request is seen whole: a placeholder in it for a host its
+	 * credential is not bound to goes no further, resolved or not. */
+	if (!c->connect && !c->capture &&
+	    creds_misbound(c->px->cfg.creds, c->host, c->port, c->out.data,
+			   c->out.len))
+		return deny(c, 403, CREDS_ENDPOINT_MISMATCH);
 	resolve(c);
 }
 
@@ -979,7 +1005,7 @@ head_parsed(struct conn *c, const struct http_request *r, size_t hlen)
 	if (c->px->cfg.creds &&
 	    creds_contains_secret(c->px->cfg.creds, c->head, c->hlen)) {
 		identify(c);
-		return deny(c, 403, "secret_leak");
+		return deny(c, 403, CREDS_SECRET_LEAK);
 	}
 	free(c->head);
 	c->head = NULL;

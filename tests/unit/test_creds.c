@@ -242,6 +242,26 @@ test_bound(void)
 }
 
 static void
+test_misbound(void)
+{
+	char *head = expand("GET /x HTTP/1.1\r\nX-A: @2\r\nX-B: @0\r\n\r\n");
+	char *unbound = expand("GET /x?k=@2 HTTP/1.1\r\n\r\n");
+
+	tap_ok(creds_misbound(&C, "evil.example", 80, head, strlen(head)) ==
+		   &C.v[OPENAI],
+	       "misbound: a bound placeholder toward another host");
+	tap_ok(!creds_misbound(&C, "api.openai.com", 80, head, strlen(head)),
+	       "misbound: none toward its own host");
+	tap_ok(
+	    !creds_misbound(&C, "evil.example", 80, unbound, strlen(unbound)),
+	    "misbound: an unbound placeholder goes anywhere");
+	tap_ok(!creds_misbound(NULL, "evil.example", 80, head, strlen(head)),
+	       "misbound: no credentials");
+	free(head);
+	free(unbound);
+}
+
+static void
 test_headers(void)
 {
 	check_rw("bearer", "api.openai.com",
@@ -533,6 +553,61 @@ check_scrub(const struct creds *c, const char *name, const char *in,
 	free(one);
 }
 
+/* Scrubs with one alias, in one shot and in every split. */
+static bool
+alias_scrubs(const char *in, const char *from, const char *to, const char *want)
+{
+	size_t len = strlen(in);
+	bool ok = true;
+
+	for (size_t i = 0; i <= len && ok; i++) {
+		struct creds_scrubber s;
+		struct buf out = BUF_INIT(TEST_OUT_MAX);
+
+		creds_scrub_init(&s, &C);
+		ok = creds_scrub_alias(&s, from, strlen(from), to,
+				       strlen(to)) == 0 &&
+		     creds_scrub(&s, in, i, &out) == 0 &&
+		     creds_scrub(&s, in + i, len - i, &out) == 0 &&
+		     creds_scrub_flush(&s, &out) == 0 &&
+		     streq(buf_str(&out), want);
+		if (!ok)
+			printf("# split %zu: '%s'\n", i, buf_str(&out));
+		buf_free(&out);
+	}
+	return ok;
+}
+
+static void
+test_scrub_alias(void)
+{
+	struct creds_scrubber s;
+	char *in = expand("v=#2 blob=c2VjcmV0OiREAL0123456789BLOB");
+	char *want = expand("v=@2 blob=dXNlcjpicmlnLXBo");
+	char from[] = "c2VjcmV0OiREAL0123456789BLOB";
+	int added = 0, r;
+
+	tap_ok(alias_scrubs("echo: c2VjcmV0OiREAL0123456789BLOB=\r\n", from,
+			    "dXNlcjpicmlnLXBo", "echo: dXNlcjpicmlnLXBo=\r\n"),
+	       "alias: an echoed blob turned back, every split");
+	tap_ok(alias_scrubs(in, from, "dXNlcjpicmlnLXBo", want),
+	       "alias: values are still replaced beside it");
+	tap_ok(alias_scrubs("x c2VjcmV0OiREAL0123456789BLOB y", from, "short",
+			    "x short y"),
+	       "alias: a shorter replacement");
+	creds_scrub_init(&s, &C);
+	TAP_EQ_INT(creds_scrub_alias(&s, "short", 5, "x", 1), -EINVAL,
+		   "alias: shorter than a value is refused");
+	while ((r = creds_scrub_alias(&s, from, strlen(from), "x", 1)) == 0)
+		added++;
+	TAP_EQ_INT(r, -ENOSPC, "alias: a full scrubber says so");
+	tap_ok(added >= CREDS_SCRUB_ALIASES_MAX,
+	       "alias: room for CREDS_SCRUB_ALIASES_MAX of them");
+	creds_scrub_free(&s);
+	free(in);
+	free(want);
+}
+
 static void
 test_scrub(void)
 {
@@ -623,7 +698,9 @@ main(void)
 	test_refusals();
 	test_errors();
 	test_body();
+	test_misbound();
 	test_scrub();
+	test_scrub_alias();
 	test_scrub_overlap();
 	test_scrub_hold();
 	creds_free(&C);
