@@ -876,7 +876,8 @@ session_start(struct session *ss)
 	}
 	if (j->early.len > sizeof(ss->client.buf))
 		return "head_too_large";
-	memcpy(ss->client.buf, j->early.data, j->early.len);
+	if (j->early.len)
+		memcpy(ss->client.buf, j->early.data, j->early.len);
 	ss->client.len = j->early.len;
 	ss->client.bytes = j->early.len;
 	return NULL;

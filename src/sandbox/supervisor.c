@@ -154,8 +154,10 @@ start_init(struct sup *s, char *why, size_t whylen, char *notes,
 		int a = fcntl(sp[1], F_DUPFD_CLOEXEC, 10);
 		int b = fcntl(sync[0], F_DUPFD_CLOEXEC, 10);
 
-		if (a < 0 || b < 0 || dup3(a, 3, O_CLOEXEC) < 0 ||
-		    dup3(b, 4, O_CLOEXEC) < 0 ||
+		/* stderr is supervisor.log, a host file: /dev/null (fd 0)
+		 * instead. */
+		if (a < 0 || b < 0 || dup2(STDIN_FILENO, STDERR_FILENO) < 0 ||
+		    dup3(a, 3, O_CLOEXEC) < 0 || dup3(b, 4, O_CLOEXEC) < 0 ||
 		    syscall(SYS_close_range, 5, ~0U, 0) < 0)
 			_exit(1);
 		init_main(s->cfg, 3, 4);
@@ -712,8 +714,12 @@ detach_stdio(const char *dir, int keep)
 	logfd =
 	    open(logpath,
 		 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (logfd >= 0)
+	if (logfd >= 0) {
 		log_set_fd(logfd);
+		/* What libraries write to stderr (a sanitizer's report, glibc's
+		 * abort message) goes to the same file, not to nowhere. */
+		dup2(logfd, STDERR_FILENO);
+	}
 }
 
 /* Operator mappings change where the proxy dials: say so once, at start. */

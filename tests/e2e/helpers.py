@@ -72,6 +72,28 @@ def new_state_dir():
     return os.path.join(base, "state")
 
 
+def keep_sanitizer_reports(state):
+    """Copies every supervisor.log under STATE that holds a sanitizer's
+    report into $BRIG_SANITIZER_REPORTS (set by tests/run for its ASan
+    pass): a supervisor stops at the first report, and its log would
+    otherwise go with the state directory."""
+    dest = os.environ.get("BRIG_SANITIZER_REPORTS")
+    root = os.path.join(state, "sandboxes")
+    if not dest or not os.path.isdir(root):
+        return
+    for name in os.listdir(root):
+        log = os.path.join(root, name, "supervisor.log")
+        try:
+            with open(log, errors="replace") as f:
+                text = f.read()
+        except OSError:
+            continue
+        if "Sanitizer" in text or "runtime error" in text:
+            out = os.path.join(dest, unique(f"{name}-") + ".log")
+            with open(out, "w") as f:
+                f.write(text)
+
+
 class Brig:
     """The real brig binary, bound to one state directory."""
 
@@ -138,6 +160,7 @@ class Brig:
         """Deletes every sandbox this state dir knows, kills any
         supervisor that survives that, and removes the directory."""
         sandboxes = []
+        keep_sanitizer_reports(self.state)
         try:
             r = self("sandbox", "list", "-o", "json", timeout=10)
             sandboxes = json.loads(r.stdout) if r.returncode == 0 else []

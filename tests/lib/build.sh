@@ -23,13 +23,15 @@ brig_has_option()
 	grep -qs "option('$1'" "$BRIG_ROOT/meson_options.txt"
 }
 
-# brig_build_test DIR: a build with the test-only switches compiled in,
-# when the tree has that option. A build dir configured before the
-# option existed is switched over.
+# brig_build_test DIR [MESON_SETUP_ARGS...]: a build with the test-only
+# switches compiled in, when the tree has that option. A build dir
+# configured before the option existed is switched over.
 brig_build_test()
 {
 	local dir=$1
 	local args=()
+
+	shift
 
 	if brig_has_option test_switches; then
 		args=(-Dtest_switches=true)
@@ -41,5 +43,5 @@ opts = {o["name"]: o["value"] for o in json.load(sys.stdin)}
 sys.exit(0 if opts.get("test_switches") is True else 1)'; then
 		meson configure "$dir" "${args[@]}"
 	fi
-	brig_build "$dir" "${args[@]}"
+	brig_build "$dir" "${args[@]}" "$@"
 }
