@@ -106,7 +106,7 @@ def lab():
 
 
 @pytest.fixture
-def workspace(tmp_path_factory):
+def workspace():
     """A --workspace directory on the host owned by an unprivileged user
     (the caller, or nobody when the tests run as root)."""
     d = tempfile.mkdtemp(prefix="brig-escape-ws-", dir="/var/tmp")
