@@ -49,6 +49,9 @@ struct child {
 
 static struct child children[INIT_MAX_CHILDREN];
 
+/* The SANDBOX_OFF_* test switches, for the per-process steps. */
+static unsigned init_off;
+
 static void
 reply_fds(int sock, uint32_t type, uint32_t id, int32_t arg, const char *msg,
 	  const int *fds, size_t nfds)
@@ -120,6 +123,9 @@ setup(const struct sandbox_config *cfg, char *why, size_t whylen, char *notes,
 	int ruleset = 0, r;
 	_cleanup_close_ int wsfd =
 	    open(cfg->workspace, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* The caller's directory, kept only by the "chdir" test switch. */
+	_cleanup_close_ int cwd =
+	    cfg->off & SANDBOX_OFF_CHDIR ? open(".", O_PATH | O_CLOEXEC) : -1;
 
 	if (wsfd < 0) {
 		snprintf(why, whylen, "cannot open workspace '%s': %s",
@@ -146,6 +152,8 @@ setup(const struct sandbox_config *cfg, char *why, size_t whylen, char *notes,
 			 noteslen);
 	if (r < 0)
 		return r;
+	if (cwd >= 0 && fchdir(cwd) < 0)
+		return -errno;
 	if (!(cfg->off & SANDBOX_OFF_LANDLOCK)) {
 		ruleset = landlock_build(cfg->policy, finding, sizeof(finding));
 		if (ruleset < 0) {
@@ -231,7 +239,11 @@ child_stdio(struct proto_msg *m, int *fds, size_t nfds, int master)
 		if (ptsname_r(master, name, sizeof(name)) != 0)
 			return -errno;
 		slave = open(name, O_RDWR | O_NOCTTY);
-		if (slave < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+		if (slave < 0)
+			return -errno;
+		/* Outside a new session ("setsid" switch) this cannot work. */
+		if (ioctl(slave, TIOCSCTTY, 0) < 0 &&
+		    !(init_off & SANDBOX_OFF_SETSID))
 			return -errno;
 		if (ws.ws_row && ws.ws_col)
 			ioctl(slave, TIOCSWINSZ, &ws);
@@ -261,12 +273,16 @@ child_exec(struct proto_msg *m, int *fds, size_t nfds, int master, int errpipe)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
 	umask(022); /* the supervisor's 077 is for its own files */
-	r = setsid() < 0 ? -errno : child_stdio(m, fds, nfds, master);
+	r = !(init_off & SANDBOX_OFF_SETSID) && setsid() < 0
+		? -errno
+		: child_stdio(m, fds, nfds, master);
 	if (r == 0 && errpipe != 3 && dup3(errpipe, 3, O_CLOEXEC) < 0)
 		r = -errno;
-	if (r == 0 && syscall(SYS_close_range, 4, ~0U, 0) < 0)
+	if (r == 0 && !(init_off & SANDBOX_OFF_CLOSE_FDS) &&
+	    syscall(SYS_close_range, 4, ~0U, 0) < 0)
 		r = -errno;
-	if (r == 0 && chdir("/sandbox") < 0 && chdir("/") < 0)
+	if (r == 0 && !(init_off & SANDBOX_OFF_CHDIR) &&
+	    chdir("/sandbox") < 0 && chdir("/") < 0)
 		r = -errno;
 	base_env(env, INIT_MAX_ENV, m, argc);
 	if (m->hdr.flags & PROTO_FLAG_LOGIN) {
@@ -502,10 +518,15 @@ init_main(const struct sandbox_config *cfg, int sock, int sync)
 	close(sync);
 	hide_cmdline();
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	init_off = cfg->off;
 	if (setup(cfg, why, sizeof(why), notes, sizeof(notes)) < 0) {
 		reply(sock, PROTO_ERROR, 0, EPERM, why, -1);
 		_exit(1);
 	}
+	/* A change of uid made init non-dumpable too; the test switch
+	 * undoes both. */
+	if (cfg->off & SANDBOX_OFF_DUMPABLE)
+		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	reply_fds(sock, PROTO_OK, 0, 0, notes, net_fds, 3);
 	close_fds(net_fds, 3);
 	serve(sock);

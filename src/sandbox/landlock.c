@@ -98,13 +98,21 @@ static int
 ll_add_path(int ruleset, const char *path, uint64_t access, uint64_t handled)
 {
 	struct landlock_path_beneath_attr attr = { 0 };
-	_cleanup_close_ int fd = open(path, O_PATH | O_CLOEXEC);
+	_cleanup_close_ int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (fstat(fd, &st) < 0)
 		return -errno;
+	/*
+	 * A policy path that is a link is recreated as a link, not followed
+	 * (rootfs.c), so its target gets rights only if the policy names it.
+	 * Following it here would hand a read_only target the rights of a
+	 * read_write link to it.
+	 */
+	if (S_ISLNK(st.st_mode))
+		return 0;
 	if (!S_ISDIR(st.st_mode))
 		access &= LL_FILE_RIGHTS;
 	attr.parent_fd = fd;

@@ -140,8 +140,10 @@ attach_clone(int srcfd, int dstfd, uint64_t attrs)
 static uint64_t
 bind_attrs(const struct rootfs *fs, bool ro)
 {
-	uint64_t a = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+	uint64_t a = MOUNT_ATTR_NODEV;
 
+	if (!(fs->cfg->off & SANDBOX_OFF_NOSUID))
+		a |= MOUNT_ATTR_NOSUID;
 	if (ro && !(fs->cfg->off & SANDBOX_OFF_RO_MOUNTS))
 		a |= MOUNT_ATTR_RDONLY;
 	return a;
@@ -230,7 +232,9 @@ mount_fs(struct rootfs *fs, const char *type, const char *dst,
 	snprintf(path, sizeof(path), NEWROOT "%s", dst);
 	if (!streq(type, "devpts"))
 		flags |= MS_NODEV;
-	if (mount(type, path, type, flags | MS_NOSUID, opts) < 0)
+	if (!(fs->cfg->off & SANDBOX_OFF_NOSUID))
+		flags |= MS_NOSUID;
+	if (mount(type, path, type, flags, opts) < 0)
 		return fail(fs, -errno, "cannot mount '%s'", dst);
 	return 0;
 }
@@ -295,6 +299,9 @@ mount_policy_path(struct rootfs *fs, const char *path, bool ro)
 			       bind_attrs(fs, ro));
 	if (streq(path, "/tmp"))
 		return mount_fs(fs, "tmpfs", "/tmp", 0, "mode=1777");
+	/* Without a pid namespace of its own, init may not mount a proc. */
+	if (streq(path, "/proc") && (fs->cfg->off & SANDBOX_OFF_PIDNS))
+		return bind_host(fs, path, path, ro);
 	if (streq(path, "/proc"))
 		return mount_fs(fs, "proc", "/proc", MS_NOEXEC, NULL)
 			   ?: (ro ? set_readonly(fs, "/proc") : 0);

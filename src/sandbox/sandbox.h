@@ -17,6 +17,22 @@ struct creds;
 #define SANDBOX_OFF_LANDLOCK 0x1
 #define SANDBOX_OFF_RO_MOUNTS 0x2
 #define SANDBOX_OFF_SECCOMP 0x4
+/* Processes inside keep init's capabilities (raised into the ambient set). */
+#define SANDBOX_OFF_CAPS 0x100
+/* No new session: the caller's controlling terminal stays reachable. */
+#define SANDBOX_OFF_SETSID 0x200
+/* Inherited descriptors are not closed (supervisor, init, spawn). */
+#define SANDBOX_OFF_CLOSE_FDS 0x400
+/* The caller's working directory is kept, not reset to /sandbox. */
+#define SANDBOX_OFF_CHDIR 0x800
+/* No PR_SET_NO_NEW_PRIVS (Landlock and seccomp then go before the drop). */
+#define SANDBOX_OFF_NNP 0x1000
+/* Mounts without nosuid. */
+#define SANDBOX_OFF_NOSUID 0x2000
+/* No pid namespace: init and its children see the host's pids. */
+#define SANDBOX_OFF_PIDNS 0x4000
+/* Init stays dumpable, open to ptrace by the sandbox's processes. */
+#define SANDBOX_OFF_DUMPABLE 0x8000
 
 struct sandbox_config {
 	const char *name;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <linux/netlink.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
@@ -158,6 +159,26 @@ deny_family_range(scmp_filter_ctx ctx, int lo, int hi)
 	return 0;
 }
 
+/*
+ * MPTCP is a second TCP stack behind AF_INET and AF_INET6: its subflows
+ * are sockets the proxy's identification does not look for, and it has
+ * been a steady source of kernel bugs. EPROTONOSUPPORT is what a kernel
+ * without MPTCP answers, so programs that try it fall back to TCP.
+ */
+static int
+deny_mptcp(scmp_filter_ctx ctx)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(families); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPROTONOSUPPORT),
+				     SCMP_SYS(socket), 2,
+				     SCMP_A0(SCMP_CMP_EQ, families[i]),
+				     SCMP_A2(SCMP_CMP_EQ, IPPROTO_MPTCP));
+	return r;
+}
+
 /* Every family but the allowed ones; netlink only for NETLINK_ROUTE. */
 static int
 deny_sockets(scmp_filter_ctx ctx)
@@ -172,6 +193,8 @@ deny_sockets(scmp_filter_ctx ctx)
 				     SCMP_SYS(socket), 2,
 				     SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
 				     SCMP_A2(SCMP_CMP_NE, NETLINK_ROUTE));
+	if (r == 0)
+		r = deny_mptcp(ctx);
 	return r;
 }
 

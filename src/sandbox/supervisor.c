@@ -142,23 +142,30 @@ start_init(struct sup *s, char *why, size_t whylen, char *notes,
 	   size_t noteslen)
 {
 	int sp[2], sync[2], r;
+	unsigned long ns;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 ||
 	    pipe2(sync, O_CLOEXEC) < 0)
 		return -errno;
-	pid =
-	    (pid_t)syscall(SYS_clone, SANDBOX_NAMESPACES | SIGCHLD, 0, 0, 0, 0);
+	ns = SANDBOX_NAMESPACES;
+	if (s->cfg->off & SANDBOX_OFF_PIDNS)
+		ns &= ~CLONE_NEWPID;
+	pid = (pid_t)syscall(SYS_clone, ns | SIGCHLD, 0, 0, 0, 0);
 	if (pid == 0) {
 		/* Nothing of the supervisor's may stay open inside. */
 		int a = fcntl(sp[1], F_DUPFD_CLOEXEC, 10);
 		int b = fcntl(sync[0], F_DUPFD_CLOEXEC, 10);
 
+		/* The supervisor's ends: init must see their hangups. */
+		close(sp[0]);
+		close(sync[1]);
 		/* stderr is supervisor.log, a host file: /dev/null (fd 0)
 		 * instead. */
 		if (a < 0 || b < 0 || dup2(STDIN_FILENO, STDERR_FILENO) < 0 ||
 		    dup3(a, 3, O_CLOEXEC) < 0 || dup3(b, 4, O_CLOEXEC) < 0 ||
-		    syscall(SYS_close_range, 5, ~0U, 0) < 0)
+		    (!(s->cfg->off & SANDBOX_OFF_CLOSE_FDS) &&
+		     syscall(SYS_close_range, 5, ~0U, 0) < 0))
 			_exit(1);
 		init_main(s->cfg, 3, 4);
 	}
@@ -700,7 +707,7 @@ setup_loop(struct sup *s)
 
 /* Standard descriptors to /dev/null, messages to <dir>/supervisor.log. */
 static void
-detach_stdio(const char *dir, int keep)
+detach_stdio(const char *dir, int keep, unsigned off)
 {
 	_cleanup_free_ char *logpath = xasprintf("%s/supervisor.log", dir);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -708,9 +715,12 @@ detach_stdio(const char *dir, int keep)
 
 	for (int i = 0; i < 3 && null >= 0; i++)
 		dup2(null, i);
-	if (keep != 3)
+	if (keep != 3) {
 		dup2(keep, 3);
-	syscall(SYS_close_range, 4, ~0U, 0);
+		close(keep);
+	}
+	if (!(off & SANDBOX_OFF_CLOSE_FDS))
+		syscall(SYS_close_range, 4, ~0U, 0);
 	logfd =
 	    open(logpath,
 		 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -790,7 +800,7 @@ supervisor_run(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
 	for (size_t i = 0; i < SUP_MAX_CLIENTS; i++)
 		s.clients[i].fd = -1;
 	umask(077);
-	detach_stdio(cfg->dir, ready);
+	detach_stdio(cfg->dir, ready, cfg->off);
 	ready = 3;
 	s.ev = events_open(cfg->dir, cfg->name);
 	r = setup_loop(&s);
@@ -875,7 +885,7 @@ supervisor_start(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
 	pid = fork();
 	if (pid == 0) {
 		close(ready[0]);
-		if (setsid() < 0)
+		if (!(cfg->off & SANDBOX_OFF_SETSID) && setsid() < 0)
 			_exit(1);
 		supervisor_run(cfg, on_exit, on_policy, ready[1]);
 	}

@@ -19,6 +19,14 @@ static const struct {
 	{ "landlock", SANDBOX_OFF_LANDLOCK },
 	{ "readonly-mounts", SANDBOX_OFF_RO_MOUNTS },
 	{ "seccomp", SANDBOX_OFF_SECCOMP },
+	{ "caps", SANDBOX_OFF_CAPS },
+	{ "setsid", SANDBOX_OFF_SETSID },
+	{ "close-fds", SANDBOX_OFF_CLOSE_FDS },
+	{ "chdir", SANDBOX_OFF_CHDIR },
+	{ "nnp", SANDBOX_OFF_NNP },
+	{ "nosuid", SANDBOX_OFF_NOSUID },
+	{ "pidns", SANDBOX_OFF_PIDNS },
+	{ "dumpable", SANDBOX_OFF_DUMPABLE },
 };
 
 static unsigned
