@@ -29,6 +29,7 @@ struct inspect_job {
 	SSL_CTX *upstream; /* shared, not freed */
 	const struct creds *creds;
 	bool body_rewrite; /* request_body_credential_rewrite: true */
+	unsigned off; /* PROXY_OFF_*, test builds only */
 	struct proxy_event ev; /* who and where, for the events */
 	char binary[1024];
 	char policy[128];

@@ -17,6 +17,16 @@ struct creds;
 #define SANDBOX_OFF_LANDLOCK 0x1
 #define SANDBOX_OFF_RO_MOUNTS 0x2
 #define SANDBOX_OFF_SECCOMP 0x4
+/* The host's network namespace: no proxy capture, no DNS stub. */
+#define SANDBOX_OFF_NETNS 0x10000
+/* The proxy's own walls (PROXY_OFF_*, passed on as they are). */
+#define SANDBOX_OFF_SSRF PROXY_OFF_SSRF
+#define SANDBOX_OFF_HOST_CHECK PROXY_OFF_HOST_CHECK
+#define SANDBOX_OFF_IDENT PROXY_OFF_IDENT
+#define SANDBOX_OFF_CRED_BINDING PROXY_OFF_CRED_BINDING
+#define SANDBOX_OFF_SCRUB PROXY_OFF_SCRUB
+#define SANDBOX_OFF_LEAK_CHECK PROXY_OFF_LEAK_CHECK
+#define SANDBOX_OFF_PROXY_LIMITS PROXY_OFF_LIMITS
 
 struct sandbox_config {
 	const char *name;

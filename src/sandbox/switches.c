@@ -19,6 +19,14 @@ static const struct {
 	{ "landlock", SANDBOX_OFF_LANDLOCK },
 	{ "readonly-mounts", SANDBOX_OFF_RO_MOUNTS },
 	{ "seccomp", SANDBOX_OFF_SECCOMP },
+	{ "netns", SANDBOX_OFF_NETNS },
+	{ "ssrf", SANDBOX_OFF_SSRF },
+	{ "host-check", SANDBOX_OFF_HOST_CHECK },
+	{ "ident", SANDBOX_OFF_IDENT },
+	{ "cred-binding", SANDBOX_OFF_CRED_BINDING },
+	{ "scrub", SANDBOX_OFF_SCRUB },
+	{ "leak-check", SANDBOX_OFF_LEAK_CHECK },
+	{ "proxy-limits", SANDBOX_OFF_PROXY_LIMITS },
 };
 
 static unsigned
