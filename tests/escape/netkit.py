@@ -250,3 +250,124 @@ def shared_library(tmp_path, name="x"):
     subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(lib), str(src)],
                    check=True)
     return lib.read_bytes()
+
+
+# --- Credentials ----------------------------------------------------------
+
+# One HTTPS request through a CONNECT tunnel, written by hand so that the
+# tunnel's target, the SNI and the Host header can disagree. argv[1] is a
+# JSON spec: connect, sni, host, method, path, headers (values may name
+# $VARIABLES, expanded inside), body. A "{secret}" in a header or the body
+# is replaced by stdin, so a real value never sits on a command line.
+# Prints the answer as JSON: status (0 when the handshake failed), text.
+TLS_REQUEST = r"""
+import json, os, socket, ssl, sys
+spec = json.loads(sys.argv[1])
+secret = sys.stdin.read()
+x = lambda v: os.path.expandvars(v).replace("{secret}", secret)
+s = socket.create_connection(("127.0.0.1", 3128), timeout=10)
+s.sendall(f"CONNECT {spec['connect']} HTTP/1.1\r\n\r\n".encode())
+head = b""
+while b"\r\n\r\n" not in head:
+    c = s.recv(1)
+    if not c:
+        break
+    head += c
+if not head.startswith(b"HTTP/1.1 200"):
+    print(json.dumps({"status": -1, "text": head.decode("latin-1")}))
+    sys.exit(0)
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+try:
+    t = ctx.wrap_socket(s, server_hostname=spec["sni"])
+except (OSError, ssl.SSLError) as e:
+    print(json.dumps({"status": 0, "text": repr(e)}))
+    sys.exit(0)
+body = x(spec.get("body", "")).encode()
+lines = [f"{spec.get('method', 'GET')} {x(spec['path'])} HTTP/1.1",
+         f"Host: {spec['host']}", "Connection: close",
+         f"Content-Length: {len(body)}"]
+lines += [f"{k}: {x(v)}" for k, v in spec.get("headers", {}).items()]
+t.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+out = b""
+try:
+    while True:
+        c = t.recv(65536)
+        if not c:
+            break
+        out += c
+except (OSError, ssl.SSLError):
+    pass
+text = out.decode("latin-1")
+status = int(text.split()[1]) if text.startswith("HTTP/") else 0
+print(json.dumps({"status": status, "text": text}))
+"""
+
+
+def tls_request(brig, off, opts, secret="", **spec):
+    """TLS_REQUEST in a new sandbox (brig run OPTS); returns (answer,
+    completed process)."""
+    from escape import env_for
+    spec.setdefault("sni", spec["host"])
+    spec.setdefault("connect", spec["host"] + ":443")
+    r = brig("run", *opts, "--", "python3", "-c", TLS_REQUEST,
+             json.dumps(spec), env=env_for(off), input=secret)
+    if r.returncode != 0 or not r.stdout.strip():
+        return None, r
+    return json.loads(r.stdout.strip().splitlines()[-1]), r
+
+
+def real_value(prefix="sk-escape"):
+    """A credential value unique to this run."""
+    return f"{prefix}-{uuid.uuid4().hex}"
+
+
+def provider(brig, name, key, value, host=None):
+    """`brig provider create` NAME with KEY=VALUE (through the
+    environment, never the command line), bound to HOST when given."""
+    args = ["provider", "create", "--name", name, "--type", "generic",
+            "--credential", key]
+    if host:
+        args += ["--host", host]
+    r = brig(*args, env={key: value})
+    assert r.returncode == 0, r.stderr
+    return name
+
+
+def seen_by(server, path):
+    """What SERVER received for PATH (a list, usually of one)."""
+    return [q for q in server.requests if q["path"].split("?")[0] == path]
+
+
+class CredServers:
+    """A test CA, an API that reflects what it got over TLS (for every
+    name in NAMES) and the same API over plain HTTP (plain.test)."""
+
+    NAMES = ["allowed.test", "denied.test", "voice.test", "other.test"]
+
+    def __init__(self):
+        import netsupport
+        self.secrets = []
+        self.ca = netsupport.TestCA(self.NAMES)
+        self.tls = netsupport.secret_api_server(self.ca, self.secrets)
+        self.plain = netsupport.SecretAPIServer(self.secrets)
+
+    def policy(self, tmp_path):
+        """python may reach every name but denied.test."""
+        return policy(tmp_path, (
+            [(n, 443) for n in self.NAMES if n != "denied.test"] +
+            [("plain.test", 80)], [PYTHON]))
+
+    def opts(self, policy_path, *providers):
+        o = ["--policy", policy_path, "--upstream-ca", self.ca.ca_cert]
+        for n in self.NAMES:
+            o += connect_to(n, 443, self.tls.port)
+        o += connect_to("plain.test", 80, self.plain.port)
+        for p in providers:
+            o += ["--provider", p]
+        return o
+
+    def stop(self):
+        self.tls.stop()
+        self.plain.stop()
+        self.ca.cleanup()
