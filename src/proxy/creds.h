@@ -59,6 +59,7 @@ struct cred {
 struct creds {
 	struct cred *v;
 	size_t n;
+	unsigned off; /* PROXY_OFF_* walls switched off, test builds only */
 };
 
 /*

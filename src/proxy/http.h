@@ -103,6 +103,11 @@ struct http_request {
  */
 int http_parse_request(const char *buf, size_t len, struct http_request *ret);
 
+#ifdef BRIG_TEST_SWITCHES
+/* Test builds only ("ssrf" off): any IPv4 spelling, read as inet_aton. */
+extern bool http_test_any_ipv4;
+#endif
+
 /* The first header named name, compared without regard to case, or NULL. */
 const struct http_header *http_find(const struct http_request *r,
 				    const char *name);

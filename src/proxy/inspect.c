@@ -533,8 +533,9 @@ relay_request(struct session *ss)
 	ss->close_after = wants_close(&ss->req);
 	/* Domain fronting: the inner Host must be the tunnel's target. */
 	if (ss->req.form != HTTP_FORM_ORIGIN ||
-	    http_check_origin(&ss->req, j->host, j->port,
-			      ss->plain ? 80 : 443) < 0)
+	    (!(j->off & PROXY_OFF_HOST_CHECK) &&
+	     http_check_origin(&ss->req, j->host, j->port,
+			       ss->plain ? 80 : 443) < 0))
 		return refuse(ss, 403, "policy_denied", "host_mismatch");
 	r = creds_rewrite_head(j->creds, j->host, j->port, ss->client.buf,
 			       (size_t)hl, true, &out, &res);
@@ -807,6 +808,8 @@ handshakes(struct session *ss)
 
 	if (tls_server_new(j->leaf, j->host, j->client_fd, &ss->client.ssl) <
 		0 ||
+	    ((j->off & PROXY_OFF_HOST_CHECK) &&
+	     tls_server_any_sni(ss->client.ssl) < 0) ||
 	    SSL_accept(ss->client.ssl) != 1)
 		return ss->client.ssl &&
 			       tls_server_sni_verdict(ss->client.ssl) < 0

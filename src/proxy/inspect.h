@@ -40,6 +40,7 @@ struct inspect_job {
 	 * request, rewritten to origin form), taken before any new ones.
 	 * Set only for plain text; the job frees it. */
 	struct buf early;
+	unsigned off; /* PROXY_OFF_*, test builds only */
 	struct proxy_event ev; /* who and where, for the events */
 	char binary[1024];
 	char policy[128];

@@ -24,6 +24,18 @@ struct ssl_ctx_st;
 #define PROXY_HEAD_TIMEOUT_MS 10000
 #define PROXY_IDLE_TIMEOUT_MS (60 * 60 * 1000)
 
+/*
+ * The proxy's walls that a test build may switch off (BRIG_TEST_DISABLE,
+ * see src/sandbox/switches.c); always 0 in a normal build.
+ */
+#define PROXY_OFF_SSRF 0x20000 /* every address allowed, every spelling */
+#define PROXY_OFF_HOST_CHECK 0x40000 /* Host, SNI and target may differ */
+#define PROXY_OFF_IDENT 0x80000 /* writable code counts; one holder will do */
+#define PROXY_OFF_CRED_BINDING 0x100000 /* values go to any host */
+#define PROXY_OFF_SCRUB 0x200000 /* responses keep real values */
+#define PROXY_OFF_LEAK_CHECK 0x400000 /* real values may go out */
+#define PROXY_OFF_LIMITS 0x800000 /* no head timeout, no connection budget */
+
 /* One decision or one close, for the event log. */
 struct proxy_event {
 	bool allow;
@@ -61,6 +73,7 @@ struct proxy_config {
 	const struct creds *creds;
 	struct tls_ca *ca;
 	struct ssl_ctx_st *upstream_ctx;
+	unsigned off; /* PROXY_OFF_* */
 };
 
 struct proxy;

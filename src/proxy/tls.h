@@ -127,6 +127,9 @@ int tls_server_set_expected_host(SSL *ssl, const char *host);
  */
 int tls_server_sni_verdict(SSL *ssl);
 
+/* Test builds only ("host-check" off): any SNI passes. 0 or -ENOMEM. */
+int tls_server_any_sni(SSL *ssl);
+
 /*
  * Reads the SNI host name of the ClientHello being processed; call it only
  * from a client-hello callback. Copies the name, NUL-terminated, into out.

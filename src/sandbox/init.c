@@ -94,12 +94,18 @@ become_sandbox_user(const struct sandbox_config *cfg)
  * before the seccomp filter, which refuses netlink other than route.
  */
 static int net_fds[3] = { -1, -1, -1 };
+/* Test builds only ("netns" off): no capture listeners on the host. */
+static bool host_net;
 
 static int
 open_net_fds(char *why, size_t whylen)
 {
-	net_fds[0] = netns_listen_tcp(INADDR_LOOPBACK, NETNS_PROXY_PORT);
-	net_fds[1] = netns_bind_udp(INADDR_LOOPBACK, NETNS_DNS_PORT);
+	/* On the host's network (test builds, "netns" off), any free port:
+	 * the proxy and the stub are then out of the way, not shared. */
+	net_fds[0] =
+	    netns_listen_tcp(INADDR_LOOPBACK, host_net ? 0 : NETNS_PROXY_PORT);
+	net_fds[1] =
+	    netns_bind_udp(INADDR_LOOPBACK, host_net ? 0 : NETNS_DNS_PORT);
 	net_fds[2] =
 	    socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	for (int i = 0; i < 3; i++) {
@@ -143,7 +149,8 @@ setup(const struct sandbox_config *cfg, char *why, size_t whylen, char *notes,
 			 strerror(errno));
 		return -errno;
 	}
-	r = netns_setup(why, whylen);
+	host_net = cfg->off & SANDBOX_OFF_NETNS;
+	r = host_net ? 0 : netns_setup(why, whylen);
 	if (r == 0)
 		r = open_net_fds(why, whylen);
 	if (r < 0)
@@ -416,7 +423,8 @@ handle_request(int sock)
 		spawn(sock, &m, fds, nfds);
 	} else if (m.hdr.type == PROTO_LISTEN) {
 		/* A capture listener on every address, for a policy port. */
-		int fd = m.hdr.arg > 0 && m.hdr.arg < 65536
+		int fd = host_net ? -EPERM
+			 : m.hdr.arg > 0 && m.hdr.arg < 65536
 			     ? netns_listen_tcp(INADDR_ANY, (uint16_t)m.hdr.arg)
 			     : -EINVAL;
 

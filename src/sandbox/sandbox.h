@@ -33,6 +33,16 @@ struct creds;
 #define SANDBOX_OFF_PIDNS 0x4000
 /* Init stays dumpable, open to ptrace by the sandbox's processes. */
 #define SANDBOX_OFF_DUMPABLE 0x8000
+/* The host's network namespace: no proxy capture, no DNS stub. */
+#define SANDBOX_OFF_NETNS 0x10000
+/* The proxy's own walls (PROXY_OFF_*, passed on as they are). */
+#define SANDBOX_OFF_SSRF PROXY_OFF_SSRF
+#define SANDBOX_OFF_HOST_CHECK PROXY_OFF_HOST_CHECK
+#define SANDBOX_OFF_IDENT PROXY_OFF_IDENT
+#define SANDBOX_OFF_CRED_BINDING PROXY_OFF_CRED_BINDING
+#define SANDBOX_OFF_SCRUB PROXY_OFF_SCRUB
+#define SANDBOX_OFF_LEAK_CHECK PROXY_OFF_LEAK_CHECK
+#define SANDBOX_OFF_PROXY_LIMITS PROXY_OFF_LIMITS
 
 struct sandbox_config {
 	const char *name;

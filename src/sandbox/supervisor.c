@@ -127,6 +127,7 @@ load_creds(struct sup *s, char *why, size_t whylen)
 			 strerror(-r));
 		return r;
 	}
+	s->creds->off = s->cfg->off;
 	for (size_t i = 0; i < s->creds->n && n < ARRAY_SIZE(env); i++)
 		env[n++] = xasprintf("%s=%s", s->creds->v[i].key,
 				     s->creds->v[i].placeholder);
@@ -148,9 +149,12 @@ start_init(struct sup *s, char *why, size_t whylen, char *notes,
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 ||
 	    pipe2(sync, O_CLOEXEC) < 0)
 		return -errno;
+	/* Test builds only: "pidns" and "netns" leave those namespaces. */
 	ns = SANDBOX_NAMESPACES;
 	if (s->cfg->off & SANDBOX_OFF_PIDNS)
 		ns &= ~CLONE_NEWPID;
+	if (s->cfg->off & SANDBOX_OFF_NETNS)
+		ns &= ~CLONE_NEWNET;
 	pid = (pid_t)syscall(SYS_clone, ns | SIGCHLD, 0, 0, 0, 0);
 	if (pid == 0) {
 		/* Nothing of the supervisor's may stay open inside. */
@@ -359,6 +363,7 @@ start_network(struct sup *s)
 		.upstream_ctx = s->upstream_ctx,
 		.log = proxy_log,
 		.ctx = s,
+		.off = s->cfg->off,
 	};
 	int r;
 

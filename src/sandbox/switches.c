@@ -27,6 +27,14 @@ static const struct {
 	{ "nosuid", SANDBOX_OFF_NOSUID },
 	{ "pidns", SANDBOX_OFF_PIDNS },
 	{ "dumpable", SANDBOX_OFF_DUMPABLE },
+	{ "netns", SANDBOX_OFF_NETNS },
+	{ "ssrf", SANDBOX_OFF_SSRF },
+	{ "host-check", SANDBOX_OFF_HOST_CHECK },
+	{ "ident", SANDBOX_OFF_IDENT },
+	{ "cred-binding", SANDBOX_OFF_CRED_BINDING },
+	{ "scrub", SANDBOX_OFF_SCRUB },
+	{ "leak-check", SANDBOX_OFF_LEAK_CHECK },
+	{ "proxy-limits", SANDBOX_OFF_PROXY_LIMITS },
 };
 
 static unsigned
