@@ -31,6 +31,7 @@
 #include "sandbox/proto.h"
 #include "sandbox/rootfs.h"
 #include "sandbox/userns.h"
+#include "sandbox/watchdog.h"
 
 #define SUP_MAX_CLIENTS 256
 #define SUP_INIT_TIMEOUT_MS 10000
@@ -59,6 +60,7 @@ struct sup {
 	bool first_taken;
 	bool stopping;
 	struct events *ev;
+	struct watchdog *wd; /* the resource limits' timer */
 	/* The network: the proxy, the DNS stub and the policy in force. */
 	struct proxy *px;
 	struct dns_table *dns;
@@ -178,7 +180,11 @@ start_init(struct sup *s, char *why, size_t whylen, char *notes,
 	if (r < 0)
 		snprintf(why, whylen, "cannot map the sandbox user: %s",
 			 strerror(-r));
-	else if (write(sync[1], "g", 1) != 1)
+	/* Init waits for the go: it starts nothing before its cgroup. */
+	if (r == 0)
+		r = watchdog_new(&s->cfg->limits, s->cfg->name, pid, s->ev,
+				 &s->wd, why, whylen);
+	if (r == 0 && write(sync[1], "g", 1) != 1)
 		r = -errno;
 	if (r == 0)
 		r = send_ca(s, sync[1], why, whylen);
@@ -613,6 +619,7 @@ shutdown_sandbox(struct sup *s, const char *why)
 			close(s->clients[i].fd);
 	if (s->init_pid > 0)
 		waitpid(s->init_pid, NULL, 0);
+	watchdog_free(s->wd);
 	_exit(0);
 }
 
@@ -662,6 +669,8 @@ serve(struct sup *s)
 				proxy_dispatch(s->px);
 			else if (fd == s->dns_fd)
 				dns_serve(s);
+			else if (s->wd && fd == watchdog_fd(s->wd))
+				watchdog_tick(s->wd);
 			else if (client_by_fd(s, fd))
 				client_request(s, client_by_fd(s, fd));
 		}
@@ -797,6 +806,8 @@ supervisor_run(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
 		r = wait_init_ready(&s, why, sizeof(why), notes, sizeof(notes));
 	if (r == 0)
 		r = ep_add(&s, s.init_sock);
+	if (r == 0)
+		r = ep_add(&s, watchdog_fd(s.wd));
 	if (r == 0) {
 		/* After init is cloned: the sandbox keeps the usual limit. */
 		raise_fd_limit();
@@ -814,9 +825,12 @@ supervisor_run(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
 			kill(s.init_pid, SIGKILL);
 			waitpid(s.init_pid, NULL, 0);
 		}
+		watchdog_free(s.wd);
 		_exit(1);
 	}
 	events_lifecycle(s.ev, "start", *notes ? notes : NULL);
+	watchdog_describe(s.wd, why, sizeof(why));
+	events_lifecycle(s.ev, "config", why);
 	log_connect_to(&s);
 	report(ready, 0, notes);
 	serve(&s);
