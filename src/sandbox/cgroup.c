@@ -200,43 +200,65 @@ missing(const struct sandbox_limits *l, const char *text, char *out, size_t len)
 	}
 }
 
-/* Turns on the needed controllers for the children of dir. */
-static int
-enable_controllers(const struct sandbox_limits *l, const char *dir, char *why,
-		   size_t whylen)
+/*
+ * Whether the sandbox's cgroup can go under dir: the needed controllers
+ * are enabled for dir's children (own: brig may enable them itself,
+ * which the kernel allows only where no process lives, as in a root
+ * cgroup), and this user may make a child and move init into it.
+ */
+static bool
+usable(const struct sandbox_limits *l, const char *dir, bool own, char *why,
+       size_t whylen)
 {
-	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ char *ctl = NULL, *sub = NULL;
 	char lack[64], add[64] = "";
-	int r = read_at(dir, "cgroup.subtree_control", &text);
+	int r;
 
-	if (r < 0)
-		return r;
-	missing(l, text, lack, sizeof(lack));
-	for (char *p = lack; *p; p += strspn(p, ", ")) {
+	if (read_at(dir, "cgroup.controllers", &ctl) < 0)
+		ctl = xstrdup("");
+	missing(l, ctl, lack, sizeof(lack));
+	if (*lack) {
+		snprintf(why, whylen,
+			 "cgroup v2 at '%s' lacks controllers: %s (bound to "
+			 "cgroup v1, or not delegated)",
+			 dir, lack);
+		return false;
+	}
+	if (faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) < 0 ||
+	    write_at(dir, "cgroup.procs", "") == -EACCES) {
+		snprintf(why, whylen,
+			 "'%s' is not writable by this user (run brig under "
+			 "a unit with Delegate=yes)",
+			 dir);
+		return false;
+	}
+	if (read_at(dir, "cgroup.subtree_control", &sub) < 0)
+		sub = xstrdup("");
+	missing(l, sub, lack, sizeof(lack));
+	if (!*lack)
+		return true;
+	for (char *p = lack; own && *p; p += strspn(p, ", ")) {
 		size_t n = strcspn(p, ",");
 
 		snprintf(add + strlen(add), sizeof(add) - strlen(add),
 			 "%s+%.*s", *add ? " " : "", (int)n, p);
 		p += n;
 	}
-	if (!*add)
-		return 0;
-	r = write_at(dir, "cgroup.subtree_control", add);
+	r = own ? write_at(dir, "cgroup.subtree_control", add) : -EBUSY;
 	if (r < 0)
 		snprintf(why, whylen,
-			 "cannot enable %s for the children of '%s': %s (a "
-			 "cgroup that holds processes cannot; run brig from "
-			 "a delegated cgroup whose controllers are enabled "
-			 "for its children)",
-			 lack, dir, strerror(-r));
-	return r;
+			 "%s is not enabled for the children of '%s'%s%s (a "
+			 "cgroup that holds processes cannot enable it: run "
+			 "brig in a leaf of a delegated cgroup)",
+			 lack, dir, own ? ": " : "", own ? strerror(-r) : "");
+	return r == 0;
 }
 
 void
 cgroup_probe(struct sandbox_limits *l, char *why, size_t whylen)
 {
-	_cleanup_free_ char *mi = NULL, *self = NULL, *ctl = NULL;
-	char dir[LIMITS_PATH_MAX], lack[64];
+	_cleanup_free_ char *mi = NULL, *self = NULL;
+	char dir[LIMITS_PATH_MAX], *slash;
 
 	l->backend = LIMITS_RLIMIT;
 	if (read_file_at(AT_FDCWD, "/proc/self/mountinfo", CGROUP_MOUNTINFO_MAX,
@@ -247,26 +269,24 @@ cgroup_probe(struct sandbox_limits *l, char *why, size_t whylen)
 		snprintf(why, whylen, "no cgroup v2 hierarchy holds brig");
 		return;
 	}
-	if (read_at(dir, "cgroup.controllers", &ctl) < 0)
-		ctl = xstrdup("");
-	missing(l, ctl, lack, sizeof(lack));
-	if (*lack) {
-		snprintf(why, whylen,
-			 "cgroup v2 at '%s' lacks controllers: %s (bound to "
-			 "cgroup v1, or not delegated)",
-			 dir, lack);
-		return;
+	/*
+	 * brig's own cgroup, where it may enable the controllers when it
+	 * holds no process of its own (a root cgroup); else the parent, as
+	 * a sibling: a delegated leaf such as a systemd scope holds brig.
+	 */
+	if (!usable(l, dir, true, why, whylen)) {
+		char first[512];
+
+		snprintf(first, sizeof(first), "%s", why);
+		slash = strrchr(dir, '/');
+		if (!slash || slash == dir)
+			return;
+		*slash = '\0';
+		if (!usable(l, dir, false, why, whylen)) {
+			snprintf(why, whylen, "%s", first);
+			return;
+		}
 	}
-	if (faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) < 0 ||
-	    write_at(dir, "cgroup.procs", "") == -EACCES) {
-		snprintf(why, whylen,
-			 "'%s' is not writable by this user (run brig under "
-			 "a unit with Delegate=yes)",
-			 dir);
-		return;
-	}
-	if (enable_controllers(l, dir, why, whylen) < 0)
-		return;
 	snprintf(l->cgroup_parent, sizeof(l->cgroup_parent), "%s", dir);
 	l->backend = LIMITS_CGROUP;
 }

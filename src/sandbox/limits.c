@@ -149,12 +149,10 @@ limits_check_rlimits(const struct sandbox_limits *l, char *why, size_t whylen)
 {
 	if (!under_hard(RLIMIT_NOFILE, l->files, "--files", "n", why, whylen))
 		return -EPERM;
-	if (l->backend == LIMITS_CGROUP)
-		return 0;
 	if (!under_hard(RLIMIT_NPROC, l->pids + LIMITS_INIT_RESERVE,
 			"--pids (plus init's reserve)", "u", why, whylen))
 		return -EPERM;
-	if (l->memory_per_process &&
+	if (l->memory_per_process && l->backend == LIMITS_RLIMIT &&
 	    !under_hard(RLIMIT_AS, l->memory, "--memory", "v", why, whylen))
 		return -EPERM;
 	return 0;
@@ -252,16 +250,16 @@ limits_apply_init(const struct sandbox_limits *l)
 {
 	int r = 0;
 
-	if (l->backend == LIMITS_CGROUP)
-		return 0;
 	/*
 	 * Since Linux 5.14, RLIMIT_NPROC counts the tasks of a uid in one
 	 * user namespace (ucounts): the sandbox's own, never the host
-	 * user's other processes nor another sandbox's.
+	 * user's other processes nor another sandbox's. It is set with
+	 * cgroups too: it is what leaves init its reserve, since pids.max
+	 * cannot tell init's forks from the others.
 	 */
 	if (l->pids)
 		r = set_limit(RLIMIT_NPROC, l->pids + LIMITS_INIT_RESERVE);
-	if (r == 0 && l->cpus_milli)
+	if (r == 0 && l->cpus_milli && l->backend == LIMITS_RLIMIT)
 		r = set_affinity(l->cpus_milli);
 	return r;
 }
@@ -271,11 +269,10 @@ limits_apply_process(const struct sandbox_limits *l)
 {
 	int r = l->files ? set_limit(RLIMIT_NOFILE, l->files) : 0;
 
-	if (l->backend == LIMITS_CGROUP)
-		return r;
 	if (r == 0 && l->pids)
 		r = set_limit(RLIMIT_NPROC, l->pids);
-	if (r == 0 && l->memory_per_process && l->memory)
+	if (r == 0 && l->memory_per_process && l->memory &&
+	    l->backend == LIMITS_RLIMIT)
 		r = set_limit(RLIMIT_AS, l->memory);
 	return r;
 }
