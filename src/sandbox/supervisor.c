@@ -725,6 +725,17 @@ detach_stdio(const char *dir, int keep)
 		log_set_fd(logfd);
 }
 
+/* The start event: what the build noted, and the limits in force. */
+static void
+log_start(struct sup *s, const char *notes)
+{
+	char limits[512], msg[2048];
+
+	watchdog_describe(s->wd, limits, sizeof(limits));
+	snprintf(msg, sizeof(msg), "%s%s%s", notes, *notes ? "; " : "", limits);
+	events_lifecycle(s->ev, "start", msg);
+}
+
 /* Operator mappings change where the proxy dials: say so once, at start. */
 static void
 log_connect_to(struct sup *s)
@@ -828,9 +839,7 @@ supervisor_run(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
 		watchdog_free(s.wd);
 		_exit(1);
 	}
-	events_lifecycle(s.ev, "start", *notes ? notes : NULL);
-	watchdog_describe(s.wd, why, sizeof(why));
-	events_lifecycle(s.ev, "config", why);
+	log_start(&s, notes);
 	log_connect_to(&s);
 	report(ready, 0, notes);
 	serve(&s);

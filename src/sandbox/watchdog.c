@@ -20,6 +20,8 @@
 #define WATCHDOG_STAT_MAX 4096
 #define WATCHDOG_EXE_MAX 1024
 #define WATCHDOG_MSG_MAX 1024
+/* The most processes one tick looks at (36 bytes each). */
+#define WATCHDOG_MAX_PROCS (256 * 1024)
 
 /* One process of the sandbox at one tick. */
 struct sample {
@@ -326,6 +328,8 @@ watchdog_new(const struct sandbox_limits *l, const char *name, pid_t init_pid,
 	} else {
 		/* Processes are at most the tasks init may have. */
 		w->max = l->pids + LIMITS_INIT_RESERVE + 1;
+		if (w->max > WATCHDOG_MAX_PROCS)
+			w->max = WATCHDOG_MAX_PROCS;
 		w->pids = xcalloc(w->max, sizeof(*w->pids));
 		w->s = xcalloc(w->max, sizeof(*w->s));
 	}
