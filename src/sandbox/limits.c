@@ -84,17 +84,31 @@ limits_parse_cpus(const char *s, uint64_t *ret_milli)
 	return 0;
 }
 
+/*
+ * Threads count as tasks: a build with a worker per CPU, each with a
+ * dozen threads, needs room that grows with the machine. Init needs its
+ * reserve under the hard limit it inherits.
+ */
+static uint64_t
+default_pids(const struct limits_host *h)
+{
+	uint64_t n = (uint64_t)(h->ncpus > 0 ? h->ncpus : 1) *
+		     LIMITS_DEFAULT_PIDS_PER_CPU;
+
+	if (n < LIMITS_DEFAULT_PIDS)
+		n = LIMITS_DEFAULT_PIDS;
+	if (h->nproc_max && n + LIMITS_INIT_RESERVE > h->nproc_max)
+		n = h->nproc_max > LIMITS_INIT_RESERVE
+			? h->nproc_max - LIMITS_INIT_RESERVE
+			: 0;
+	return n < LIMITS_PIDS_MIN ? LIMITS_PIDS_MIN : n;
+}
+
 void
 limits_defaults(struct sandbox_limits *l, const struct limits_host *h)
 {
-	uint64_t per_cpu = (uint64_t)(h->ncpus > 0 ? h->ncpus : 1) *
-			   LIMITS_DEFAULT_PIDS_PER_CPU;
-
-	/* Threads count as tasks: a build with a worker per CPU, each with
-	 * a dozen threads, needs room that grows with the machine. */
 	if (!l->pids)
-		l->pids = per_cpu > LIMITS_DEFAULT_PIDS ? per_cpu
-							: LIMITS_DEFAULT_PIDS;
+		l->pids = default_pids(h);
 	if (!l->memory) {
 		l->memory = h->ram / 2;
 		if (l->memory > LIMITS_DEFAULT_MEMORY_CAP)
@@ -124,6 +138,8 @@ limits_host(struct limits_host *h)
 		       : sysconf(_SC_NPROCESSORS_ONLN);
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
 		h->nofile_max = rl.rlim_max;
+	if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_max != RLIM_INFINITY)
+		h->nproc_max = rl.rlim_max;
 }
 
 /* Whether v fits under resource's hard limit; says why not. */

@@ -72,6 +72,7 @@ struct limits_host {
 	uint64_t ram; /* bytes of physical memory */
 	long ncpus; /* CPUs this process may run on */
 	uint64_t nofile_max; /* hard RLIMIT_NOFILE */
+	uint64_t nproc_max; /* hard RLIMIT_NPROC */
 };
 
 /* Fills every limit left 0 with its default for host h. */

@@ -106,6 +106,11 @@ test_defaults(void)
 		   "defaults: tasks grow with the CPUs");
 	TAP_EQ_INT(l.memory, 8ULL << 30, "defaults: memory at most 8 GiB");
 	TAP_EQ_INT(l.files, LIMITS_DEFAULT_FILES, "defaults: 4096 files");
+	big.nproc_max = 1000;
+	l = (struct sandbox_limits){ 0 };
+	limits_defaults(&l, &big);
+	TAP_EQ_INT(l.pids, 1000 - LIMITS_INIT_RESERVE,
+		   "defaults: tasks and init's reserve under the hard limit");
 	l = (struct sandbox_limits){ .pids = 64, .memory = 256 << 20 };
 	limits_defaults(&l, &big);
 	tap_ok(l.pids == 64 && l.memory == 256 << 20,
