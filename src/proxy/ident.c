@@ -261,12 +261,6 @@ fill_chain(pid_t pid, pid_t init_pid, const char *const *writable,
 	return h->nchain ? 0 : -ESRCH;
 }
 
-size_t
-ident_descendants(pid_t init_pid, pid_t *out, size_t max)
-{
-	return collect_procs(init_pid, out, max);
-}
-
 int
 ident_holders(pid_t init_pid, unsigned long inode, const char *const *writable,
 	      struct ident *ret)

@@ -56,10 +56,5 @@ int ident_socket_inode(int diagfd, const struct sockaddr_storage *peer,
  */
 int ident_holders(pid_t init_pid, unsigned long inode,
 		  const char *const *writable, struct ident *ret);
-/*
- * init_pid (host pid) and every process under it, init first: at most
- * max of them, into out. Returns how many.
- */
-size_t ident_descendants(pid_t init_pid, pid_t *out, size_t max);
 /* The last NSpid field of /proc/<pid>/status: the innermost pid. */
 pid_t ident_inner_pid(pid_t pid);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "sandbox/watchdog.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -17,7 +18,6 @@
 #include "proxy/ident.h"
 #include "sandbox/cgroup.h"
 
-#define WATCHDOG_STAT_MAX 4096
 #define WATCHDOG_EXE_MAX 1024
 #define WATCHDOG_MSG_MAX 1024
 /* The most processes one tick looks at (36 bytes each). */
@@ -27,7 +27,6 @@
 struct sample {
 	pid_t pid; /* host pid */
 	uint64_t anon; /* resident anonymous bytes */
-	uint64_t start; /* start time, to tell a reused pid */
 	bool killed;
 };
 
@@ -38,11 +37,13 @@ struct watchdog {
 	int tfd;
 	char cgroup[LIMITS_PATH_MAX]; /* empty with rlimits */
 	long page;
+	int procfd; /* /proc */
 	/* With rlimits: the processes, sized for the pids limit. */
 	pid_t *pids;
 	struct sample *s;
 	size_t max;
 	struct watchdog_episode pids_ep, mem_ep;
+	int skip; /* ticks to let pass: far from every limit */
 	uint64_t oom_kills; /* memory.events oom_kill, last seen */
 };
 
@@ -65,38 +66,32 @@ watchdog_episode(struct watchdog_episode *ep, int64_t now_ms, uint64_t hits)
 	return ep->more ? WATCHDOG_END : WATCHDOG_NONE;
 }
 
-/* Threads and start time from /proc/<pid>/stat (fields 20 and 22). */
-static int
-read_stat(pid_t pid, uint64_t *threads, uint64_t *start)
+/* Reads a small /proc file relative to /proc into buf: its length. */
+static ssize_t
+read_proc(const struct watchdog *w, const char *path, char *buf, size_t len)
 {
-	_cleanup_free_ char *text = NULL;
-	char path[64], *p;
-	unsigned long long t, st;
+	int fd = openat(w->procfd, path, O_RDONLY | O_CLOEXEC);
+	size_t n = 0;
+	ssize_t k;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (read_file_at(AT_FDCWD, path, WATCHDOG_STAT_MAX, &text, NULL) < 0)
-		return -ESRCH;
-	p = strrchr(text, ')');
-	if (!p || sscanf(p + 1,
-			 " %*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
-			 "%*s %*s %*s %*s %*s %llu %*s %llu",
-			 &t, &st) != 2)
-		return -EBADMSG;
-	*threads = t;
-	*start = st;
-	return 0;
+	if (fd < 0)
+		return -errno;
+	while (n < len - 1 && (k = read(fd, buf + n, len - 1 - n)) > 0)
+		n += (size_t)k;
+	close(fd);
+	buf[n] = '\0';
+	return (ssize_t)n;
 }
 
 /* Resident minus file-backed and shared pages, from statm. */
 static uint64_t
 read_anon(const struct watchdog *w, pid_t pid)
 {
-	_cleanup_free_ char *text = NULL;
 	unsigned long long size, res, shared;
-	char path[64];
+	char path[32], text[256];
 
-	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
-	if (read_file_at(AT_FDCWD, path, WATCHDOG_STAT_MAX, &text, NULL) < 0 ||
+	snprintf(path, sizeof(path), "%d/statm", (int)pid);
+	if (read_proc(w, path, text, sizeof(text)) <= 0 ||
 	    sscanf(text, "%llu %llu %llu", &size, &res, &shared) != 3 ||
 	    res < shared)
 		return 0;
@@ -118,28 +113,24 @@ exe_of(pid_t pid, char *out, size_t len)
 }
 
 /*
- * SIGKILL through a pidfd, taken only once the start time shows that the
- * pid still names the process that was measured.
+ * SIGKILL through a pidfd. The pid was measured a moment ago; once the
+ * pidfd pins it, it must still name a process at least half that size,
+ * so that a pid reused in between is never the one killed.
  */
 static bool
-kill_sample(const struct sample *s)
+kill_sample(const struct watchdog *w, const struct sample *s)
 {
-	uint64_t threads, start;
 	int fd = (int)syscall(SYS_pidfd_open, s->pid, 0);
 	bool done = false;
 
 	if (fd < 0)
 		return false;
-	if (read_stat(s->pid, &threads, &start) == 0 && start == s->start)
+	if (read_anon(w, s->pid) >= s->anon / 2)
 		done =
 		    syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) == 0;
 	close(fd);
 	return done;
 }
-
-static void log_limit(struct watchdog *w, const char *limit, pid_t pid,
-		      const char *exe, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
 
 static void
 log_limit(struct watchdog *w, const char *limit, pid_t pid, const char *exe,
@@ -193,7 +184,7 @@ enforce_memory(struct watchdog *w, int64_t now, size_t n, uint64_t total)
 
 		exe_of(big->pid, this_exe, sizeof(this_exe));
 		big->killed = true;
-		if (!kill_sample(big))
+		if (!kill_sample(w, big))
 			continue;
 		total -= big->anon;
 		if (kills++ == 0) {
@@ -223,28 +214,83 @@ enforce_memory(struct watchdog *w, int64_t now, size_t n, uint64_t total)
 	}
 }
 
+/*
+ * Appends the pids of a children file to w->pids. Orphans are
+ * reparented to init, so init's descendants are every process inside.
+ */
+static size_t
+add_children(struct watchdog *w, const char *path, size_t n)
+{
+	static char text[65536];
+	char *p = text, *end;
+
+	if (read_proc(w, path, text, sizeof(text)) <= 0)
+		return n;
+	for (; *p && n < w->max; p = end) {
+		unsigned long v = strtoul(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (v > 0 && v <= INT32_MAX)
+			w->pids[n++] = (pid_t)v;
+	}
+	return n;
+}
+
+/* Process i's threads (its task entries) and the children of each. */
+static size_t
+walk_tasks(struct watchdog *w, size_t i, size_t n, uint64_t *threads)
+{
+	char path[64];
+	DIR *d;
+	int fd;
+
+	snprintf(path, sizeof(path), "%d/task", (int)w->pids[i]);
+	fd = openat(w->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return n;
+	}
+	for (struct dirent *de; (de = readdir(d));) {
+		char children[384];
+
+		if (de->d_name[0] == '.')
+			continue;
+		(*threads)++;
+		snprintf(children, sizeof(children), "%s/%s/children", path,
+			 de->d_name);
+		n = add_children(w, children, n);
+	}
+	closedir(d);
+	return n;
+}
+
 static void
 tick_rlimit(struct watchdog *w, int64_t now)
 {
-	size_t n = ident_descendants(w->init_pid, w->pids, w->max), k = 0;
 	uint64_t tasks = 0, total = 0;
+	size_t n = 1;
 
+	w->pids[0] = w->init_pid;
 	for (size_t i = 0; i < n; i++) {
-		struct sample *s = &w->s[k];
-		uint64_t threads = 1;
+		struct sample *s = &w->s[i];
 
-		/* Init stays s[0] even when unreadable: it is never a victim. */
-		if (read_stat(w->pids[i], &threads, &s->start) < 0 && i > 0)
-			continue;
+		n = walk_tasks(w, i, n, &tasks);
 		s->pid = w->pids[i];
 		s->anon = read_anon(w, s->pid);
 		s->killed = false;
-		tasks += threads;
 		total += s->anon;
-		k++;
 	}
 	pids_step(w, now, tasks);
-	enforce_memory(w, now, k, total);
+	enforce_memory(w, now, n, total);
+	/*
+	 * A walk costs tens of microseconds per process (procfs), so a
+	 * sandbox under half of both limits is looked at once a second.
+	 */
+	if (tasks * 2 < w->l.pids && total * 2 < w->l.memory)
+		w->skip = WATCHDOG_RELAXED_TICKS;
 }
 
 static void
@@ -290,6 +336,10 @@ watchdog_tick(struct watchdog *w)
 
 	while (read(w->tfd, &expirations, sizeof(expirations)) > 0)
 		;
+	if (w->skip > 0) {
+		w->skip--;
+		return;
+	}
 	if (*w->cgroup)
 		tick_cgroup(w, now);
 	else
@@ -318,6 +368,7 @@ watchdog_new(const struct sandbox_limits *l, const char *name, pid_t init_pid,
 	int r = 0;
 
 	w->tfd = -1;
+	w->procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	w->l = *l;
 	w->init_pid = init_pid;
 	w->ev = ev;
@@ -370,6 +421,8 @@ watchdog_free(struct watchdog *w)
 		return;
 	if (w->tfd >= 0)
 		close(w->tfd);
+	if (w->procfd >= 0)
+		close(w->procfd);
 	cgroup_remove(w->cgroup);
 	free(w->pids);
 	free(w->s);

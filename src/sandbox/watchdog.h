@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The supervisor's side of the resource limits. A timer on the
- * supervisor's epoll loop samples the sandbox WATCHDOG_PERIOD_MS apart:
+ * supervisor's epoll loop samples the sandbox WATCHDOG_PERIOD_MS apart
+ * (once a second while it is under half of every limit):
  * with rlimits, it sums the resident anonymous memory of every process
  * inside and SIGKILLs the largest while the sum is over the limit (an
  * rlimit only bounds one process), and notes when the tasks reach the
  * pids limit (a refused fork tells nobody); with cgroup v2, it reads the
  * cgroup's counters. Each limit hit is an event, one per episode.
  *
- * It reads /proc/<pid>/task/<tid>/children, /proc/<pid>/stat, statm,
- * status and exe (or, with cgroups, the cgroup's pids.current,
- * memory.current, memory.events), and uses timerfd_create,
- * timerfd_settime, pidfd_open and pidfd_send_signal.
+ * It reads /proc/<pid>/task (the directory), /proc/<pid>/task/<tid>/
+ * children, /proc/<pid>/statm, and for a process it kills, status and
+ * exe (or, with cgroups, the cgroup's pids.current, memory.current and
+ * memory.events), and uses timerfd_create, timerfd_settime, pidfd_open
+ * and pidfd_send_signal.
  */
 #pragma once
 
@@ -23,6 +25,8 @@
 #include "sandbox/limits.h"
 
 #define WATCHDOG_PERIOD_MS 200
+/* Ticks skipped while the sandbox is under half of every limit. */
+#define WATCHDOG_RELAXED_TICKS 4
 /* An episode ends after this long under the limit. */
 #define WATCHDOG_QUIET_MS 2000
 
