@@ -184,7 +184,7 @@ cgroup_read_value(const char *path, const char *file, const char *key,
 	return parse_u64(text, 0, UINT64_MAX, ret) < 0 ? -EBADMSG : 0;
 }
 
-/* The controllers of CGROUP_NEEDED, and cpu for --cpus, that text lacks. */
+/* The controllers a sandbox needs (cpu for --cpus) that text lacks. */
 static void
 missing(const struct sandbox_limits *l, const char *text, char *out, size_t len)
 {

@@ -12,9 +12,6 @@
 
 #include "sandbox/limits.h"
 
-/* The controllers a sandbox's cgroup needs. */
-#define CGROUP_NEEDED "pids memory"
-
 /*
  * The caller's cgroup v2 directory, from the texts of /proc/self/mountinfo
  * and /proc/self/cgroup (its "0::" line). 0, or -ENOENT when no cgroup2
