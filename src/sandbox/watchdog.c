@@ -132,6 +132,10 @@ kill_sample(const struct watchdog *w, const struct sample *s)
 	return done;
 }
 
+static void log_limit(struct watchdog *w, const char *limit, pid_t pid,
+		      const char *exe, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 static void
 log_limit(struct watchdog *w, const char *limit, pid_t pid, const char *exe,
 	  const char *fmt, ...)
