@@ -4,12 +4,29 @@
 
 #include "cli/cli.h"
 #include "common/util.h"
+#include "sandbox/cgroup.h"
 #include "sandbox/host.h"
 
 static void
 line(const char *what, bool ok, const char *detail)
 {
 	printf("%-22s %-8s %s\n", what, ok ? "ok" : "MISSING", detail);
+}
+
+/* What a sandbox made now would use for its limits (never MISSING). */
+static void
+resource_limits(void)
+{
+	struct sandbox_limits l = { .cpus_milli = 1000 };
+	char why[512] = "", text[600];
+
+	cgroup_probe(&l, why, sizeof(why));
+	if (l.backend == LIMITS_CGROUP)
+		snprintf(text, sizeof(text), "cgroup v2, under %s",
+			 l.cgroup_parent);
+	else
+		snprintf(text, sizeof(text), "rlimits and a watchdog: %s", why);
+	line("resource limits", true, text);
 }
 
 int
@@ -37,7 +54,8 @@ cmd_doctor(struct cli *cli, int argc, char **argv)
 	     r.mount_api ? "mount_setattr, openat2" : "needs Linux 5.12+");
 	line("cgroup v2", r.cgroup2, r.cgroup2 ? r.cgroup_path : r.cgroup_why);
 	line("cgroup delegation", r.cgroup2_delegated,
-	     r.cgroup2_delegated ? "resource limits by cgroup" : r.cgroup_why);
+	     r.cgroup2_delegated ? "" : r.cgroup_why);
+	resource_limits();
 	ready = host_ready(&r, why, sizeof(why));
 	printf("\n%s\n",
 	       ready == 0 ? "brig can run sandboxes on this host." : why);

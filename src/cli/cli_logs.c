@@ -515,7 +515,7 @@ render_finding(const struct jsonread_obj *o, struct buf *b)
 {
 	const char *msg = jsonread_str(o, "message");
 
-	put_tag(b, "ALERT");
+	put_tag(b, jsonread_str(o, "limit") ? "LIMIT" : "ALERT");
 	put_str(b, msg ? msg : "detection finding");
 }
 

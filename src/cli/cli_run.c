@@ -25,6 +25,10 @@ cmd_run(struct cli *cli, int argc, char **argv)
 		{ "provider", required_argument, NULL, 'P' },
 		{ "upstream-ca", required_argument, NULL, 'U' },
 		{ "name", required_argument, NULL, 'n' },
+		{ "pids", required_argument, NULL, LIFECYCLE_OPT_PIDS },
+		{ "memory", required_argument, NULL, LIFECYCLE_OPT_MEMORY },
+		{ "cpus", required_argument, NULL, LIFECYCLE_OPT_CPUS },
+		{ "files", required_argument, NULL, LIFECYCLE_OPT_FILES },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -48,6 +52,10 @@ cmd_run(struct cli *cli, int argc, char **argv)
 				return EXIT_USAGE;
 		} else if (c == 'U') {
 			o.upstream_ca = optarg;
+		} else if (c >= LIFECYCLE_OPT_PIDS &&
+			   c <= LIFECYCLE_OPT_FILES) {
+			if (lifecycle_set_limit(&o, c, optarg) < 0)
+				return EXIT_USAGE;
 		} else if (c == 'h')
 			return cli_help(run_help);
 		else

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/paths.h"
 #include "common/util.h"
+#include "sandbox/limits.h"
 
 #define LIST_JSON_MAX (16 * 1024 * 1024)
 
@@ -43,6 +44,10 @@ sandbox_create(struct cli *cli, int argc, char **argv)
 		{ "connect-to", required_argument, NULL, 'C' },
 		{ "provider", required_argument, NULL, 'P' },
 		{ "upstream-ca", required_argument, NULL, 'U' },
+		{ "pids", required_argument, NULL, LIFECYCLE_OPT_PIDS },
+		{ "memory", required_argument, NULL, LIFECYCLE_OPT_MEMORY },
+		{ "cpus", required_argument, NULL, LIFECYCLE_OPT_CPUS },
+		{ "files", required_argument, NULL, LIFECYCLE_OPT_FILES },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -78,6 +83,13 @@ sandbox_create(struct cli *cli, int argc, char **argv)
 			break;
 		case 'U':
 			o.upstream_ca = optarg;
+			break;
+		case LIFECYCLE_OPT_PIDS:
+		case LIFECYCLE_OPT_MEMORY:
+		case LIFECYCLE_OPT_CPUS:
+		case LIFECYCLE_OPT_FILES:
+			if (lifecycle_set_limit(&o, c, optarg) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			return cli_help(create_help);
@@ -222,6 +234,45 @@ sandbox_delete(struct cli *cli, int argc, char **argv)
 	return failed ? EXIT_FAIL : 0;
 }
 
+/* "limits": {"backend": "rlimit", "pids": 1024, "memory": ..., ...} */
+static void
+limits_json(struct buf *b, const struct store_limits *l)
+{
+	char cpus[32];
+
+	json_key(b, "limits");
+	buf_puts(b, "{");
+	json_kv_str(b, "backend", *l->backend ? l->backend : NULL);
+	json_kv_int(b, "pids", l->pids);
+	json_kv_int(b, "memory", l->memory);
+	json_key(b, "cpus");
+	if (l->cpus_milli > 0) {
+		limits_format_cpus((uint64_t)l->cpus_milli, cpus, sizeof(cpus));
+		buf_puts(b, cpus);
+	} else {
+		buf_puts(b, "null");
+	}
+	json_kv_int(b, "files", l->files);
+	buf_puts(b, "}");
+}
+
+static void
+print_limits(const struct store_limits *l)
+{
+	struct sandbox_limits sl = {
+		.pids = (uint64_t)l->pids,
+		.memory = (uint64_t)l->memory,
+		.cpus_milli = (uint64_t)l->cpus_milli,
+		.files = (uint64_t)l->files,
+	};
+	char text[LIMITS_TEXT_MAX];
+
+	if (!*l->backend)
+		return;
+	limits_describe(&sl, text, sizeof(text));
+	printf("limits:     %s (%s)\n", text, l->backend);
+}
+
 static void
 sandbox_json(struct buf *b, const struct store_sandbox *sb)
 {
@@ -235,6 +286,8 @@ sandbox_json(struct buf *b, const struct store_sandbox *sb)
 	json_kv_str(b, "workspace", sb->workspace);
 	json_kv_bool(b, "keep", sb->keep);
 	json_kv_int(b, "supervisor_pid", sb->supervisor_pid);
+	if (*sb->limits.backend)
+		limits_json(b, &sb->limits);
 	buf_puts(b, "}");
 }
 
@@ -374,6 +427,7 @@ sandbox_get(struct cli *cli, int argc, char **argv)
 		       "supervisor: %d\n",
 		       (long long)sb.policy_rev, sb.workspace,
 		       sb.keep ? "yes" : "no", (int)sb.supervisor_pid);
+		print_limits(&sb.limits);
 	}
 	buf_free(&b);
 	store_sandbox_clear(&sb);

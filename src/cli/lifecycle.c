@@ -14,9 +14,11 @@
 #include "cli/client.h"
 #include "common/fdutil.h"
 #include "common/log.h"
+#include "common/parse.h"
 #include "common/paths.h"
 #include "common/util.h"
 #include "proxy/creds.h"
+#include "sandbox/cgroup.h"
 #include "sandbox/host.h"
 #include "sandbox/proto.h"
 #include "sandbox/rootfs.h"
@@ -177,6 +179,14 @@ insert_sandbox(struct cli *cli, struct sandbox_config *cfg,
 	sb->keep = cfg->keep;
 	sb->workspace = (char *)cfg->workspace;
 	sb->workspace_owned = cfg->workspace_owned;
+	sb->limits = (struct store_limits){
+		.pids = (int64_t)cfg->limits.pids,
+		.memory = (int64_t)cfg->limits.memory,
+		.cpus_milli = (int64_t)cfg->limits.cpus_milli,
+		.files = (int64_t)cfg->limits.files,
+	};
+	snprintf(sb->limits.backend, sizeof(sb->limits.backend), "%s",
+		 limits_backend_name(cfg->limits.backend));
 	r = store_sandbox_insert(cli->store, sb, cfg->policy_text, sha);
 	if (r == -EEXIST)
 		log_error("sandbox '%s' already exists", cfg->name);
@@ -365,6 +375,74 @@ check_providers(struct cli *cli, const struct create_opts *o)
 }
 
 int
+lifecycle_set_limit(struct create_opts *o, int opt, const char *arg)
+{
+	struct sandbox_limits *l = &o->limits;
+	uint64_t v = 0;
+	int r;
+
+	switch (opt) {
+	case LIFECYCLE_OPT_PIDS:
+		r = parse_u64(arg, LIMITS_PIDS_MIN, LIMITS_PIDS_MAX, &v);
+		if (r < 0)
+			log_error("invalid --pids '%s': use a number of tasks "
+				  "from %d to %d",
+				  arg, LIMITS_PIDS_MIN, LIMITS_PIDS_MAX);
+		l->pids = v;
+		break;
+	case LIFECYCLE_OPT_MEMORY:
+		r = limits_parse_size(arg, &v);
+		if (r == 0 && (v < LIMITS_MEMORY_MIN || v > LIMITS_MEMORY_MAX))
+			r = -ERANGE;
+		if (r < 0)
+			log_error("invalid --memory '%s': use a size such as "
+				  "512M or 2G (K, M, G, T), at least 32M",
+				  arg);
+		l->memory = v;
+		l->memory_per_process = true;
+		break;
+	case LIFECYCLE_OPT_CPUS:
+		r = limits_parse_cpus(arg, &v);
+		if (r < 0)
+			log_error("invalid --cpus '%s': use a number of CPUs "
+				  "above 0, such as 2 or 1.5",
+				  arg);
+		l->cpus_milli = v;
+		break;
+	default:
+		r = parse_u64(arg, LIMITS_FILES_MIN, LIMITS_FILES_MAX, &v);
+		if (r < 0)
+			log_error("invalid --files '%s': use a number of open "
+				  "files from %d to %d",
+				  arg, LIMITS_FILES_MIN, LIMITS_FILES_MAX);
+		l->files = v;
+	}
+	return r;
+}
+
+/*
+ * The limits in force: the options, defaults for the rest, and the
+ * backend (cgroup v2 where the caller may use it). Values init could
+ * not set are a usage error.
+ */
+static int
+resolve_limits(const struct create_opts *o, struct sandbox_config *cfg)
+{
+	struct limits_host host;
+	char why[512] = "";
+
+	cfg->limits = o->limits;
+	limits_host(&host);
+	limits_defaults(&cfg->limits, &host);
+	cgroup_probe(&cfg->limits, cfg->limits.note, sizeof(cfg->limits.note));
+	if (limits_check_rlimits(&cfg->limits, why, sizeof(why)) < 0) {
+		log_error("%s", why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
 lifecycle_add_connect_to(struct create_opts *o, const char *arg)
 {
 	if (o->nconnect_to == PROXY_MAX_CONNECT_TO) {
@@ -398,6 +476,8 @@ lifecycle_create(struct cli *cli, const struct create_opts *o)
 	pid_t pid;
 	int r = 0;
 
+	if (resolve_limits(o, &cfg) < 0)
+		return EXIT_USAGE;
 	if (cli_load_policy(o->policy_file, &pol, &text) < 0)
 		return EXIT_FAIL;
 	name = o->name ? xstrdup(o->name) : generate_name();

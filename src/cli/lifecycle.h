@@ -22,6 +22,15 @@ struct create_opts {
 	const char *providers[SANDBOX_MAX_PROVIDERS];
 	size_t nproviders;
 	const char *upstream_ca; /* --upstream-ca: trusted for upstream TLS */
+	struct sandbox_limits limits; /* as given; 0 means the default */
+};
+
+/* The resource limits' options, long only, shared by create and run. */
+enum {
+	LIFECYCLE_OPT_PIDS = 0x100,
+	LIFECYCLE_OPT_MEMORY,
+	LIFECYCLE_OPT_CPUS,
+	LIFECYCLE_OPT_FILES,
 };
 
 /* The options sandbox create and run share, for their --help. */
@@ -32,7 +41,17 @@ struct create_opts {
 	"                       as placeholders (repeatable)\n"                \
 	"      --upstream-ca F  also trust F's CAs for upstream TLS\n"         \
 	"      --connect-to H:P:A:P  dial A:P for H:P (an operator setting:\n" \
-	"                       trusted, loopback allowed; repeatable)\n"
+	"                       trusted, loopback allowed; repeatable)\n"      \
+	"      --pids N         tasks (processes and threads) in the\n"        \
+	"                       sandbox (default 1024, or 32 per CPU)\n"       \
+	"      --memory SIZE    memory of the whole sandbox, e.g. 512M, 2G\n"  \
+	"                       (default half of RAM, at most 8G)\n"           \
+	"      --cpus N         CPUs, e.g. 1.5 (default all; a fraction\n"     \
+	"                       needs cgroup v2, rlimits round it up)\n"       \
+	"      --files N        open files per process (default 4096)\n"
+
+/* Sets one of the limits' options (LIFECYCLE_OPT_*); logs when bad. */
+int lifecycle_set_limit(struct create_opts *o, int opt, const char *arg);
 
 /* Adds one --provider NAME; logs and fails when there are too many. */
 int lifecycle_add_provider(struct create_opts *o, const char *name);

@@ -216,9 +216,8 @@ parent_of(pid_t pid)
 	return ppid;
 }
 
-/* The last NSpid field of /proc/<pid>/status: the innermost pid. */
-static pid_t
-inner_pid(pid_t pid)
+pid_t
+ident_inner_pid(pid_t pid)
 {
 	_cleanup_free_ char *status = NULL;
 	char path[64], *line, *last;
@@ -254,7 +253,7 @@ fill_chain(pid_t pid, pid_t init_pid, const char *const *writable,
 			return h->nchain ? 0 : -ESRCH;
 		p->exe[n] = '\0';
 		p->pid = pid;
-		p->nspid = h->nchain == 0 ? inner_pid(pid) : 0;
+		p->nspid = h->nchain == 0 ? ident_inner_pid(pid) : 0;
 		p->injected = maps_tainted(pid, p->exe, writable);
 		p->tainted = p->injected || in_writable(p->exe, writable);
 		h->nchain++;

@@ -56,3 +56,5 @@ int ident_socket_inode(int diagfd, const struct sockaddr_storage *peer,
  */
 int ident_holders(pid_t init_pid, unsigned long inode,
 		  const char *const *writable, struct ident *ret);
+/* The last NSpid field of /proc/<pid>/status: the innermost pid. */
+pid_t ident_inner_pid(pid_t pid);

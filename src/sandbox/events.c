@@ -29,6 +29,7 @@
 /* OCSF categories, activities and severities used here. */
 enum {
 	OCSF_CAT_SYSTEM = 1,
+	OCSF_CAT_FINDINGS = 2,
 	OCSF_CAT_NETWORK = 4,
 	OCSF_CAT_DISCOVERY = 5,
 	OCSF_CAT_APPLICATION = 6,
@@ -38,6 +39,7 @@ enum {
 	OCSF_ACTION_ALLOWED = 1,
 	OCSF_ACTION_DENIED = 2,
 	OCSF_CONFIG_LOG = 1,
+	OCSF_FINDING_CREATE = 1,
 	OCSF_OTHER = 99,
 	OCSF_SEV_INFO = 1,
 	OCSF_SEV_MEDIUM = 3,
@@ -328,5 +330,22 @@ events_policy(struct events *ev, int64_t rev, const char *sha256,
 	event_kv(&b, "status", status);
 	if (error)
 		event_kv(&b, "error", error);
+	event_end(ev, &b);
+}
+
+void
+events_limit(struct events *ev, const char *limit, pid_t pid,
+	     const char *binary, const char *message)
+{
+	struct buf b = BUF_INIT(EVENTS_LINE_MAX);
+
+	event_begin(ev, &b, EVENTS_CLASS_FINDING, OCSF_CAT_FINDINGS,
+		    OCSF_FINDING_CREATE, "create", OCSF_SEV_MEDIUM);
+	event_kv(&b, "limit", limit);
+	if (pid > 0)
+		json_kv_int(&b, "pid", pid);
+	if (binary)
+		event_kv(&b, "binary", binary);
+	event_kv(&b, "message", message);
 	event_end(ev, &b);
 }

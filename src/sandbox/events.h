@@ -85,3 +85,12 @@ void events_network(struct events *ev, const struct events_net *n);
  */
 void events_policy(struct events *ev, int64_t rev, const char *sha256,
 		   const char *status, const char *error);
+/*
+ * Detection Finding (2004): a resource limit was hit. limit is "pids" or
+ * "memory"; pid (inside the sandbox, 0 when none) and binary name the
+ * process that was killed, when one was; message is the line for people:
+ * "limit memory: killed pid 42 (/usr/bin/python3), 512 MiB in use of
+ * 512 MiB".
+ */
+void events_limit(struct events *ev, const char *limit, pid_t pid,
+		  const char *binary, const char *message);

@@ -26,6 +26,7 @@
 #include "common/util.h"
 #include "sandbox/confine.h"
 #include "sandbox/landlock.h"
+#include "sandbox/limits.h"
 #include "sandbox/netns.h"
 #include "sandbox/proto.h"
 #include "sandbox/rootfs.h"
@@ -51,6 +52,8 @@ static struct child children[INIT_MAX_CHILDREN];
 
 /* The SANDBOX_OFF_* test switches, for the per-process steps. */
 static unsigned init_off;
+/* Set on every process init starts (its own were set in setup). */
+static const struct sandbox_limits *limits;
 
 static void
 reply_fds(int sock, uint32_t type, uint32_t id, int32_t arg, const char *msg,
@@ -141,6 +144,12 @@ setup(const struct sandbox_config *cfg, char *why, size_t whylen, char *notes,
 	r = become_sandbox_user(cfg);
 	if (r < 0) {
 		snprintf(why, whylen, "cannot become the sandbox user: %s",
+			 strerror(-r));
+		return r;
+	}
+	r = limits_apply_init(&cfg->limits);
+	if (r < 0) {
+		snprintf(why, whylen, "cannot set the resource limits: %s",
 			 strerror(-r));
 		return r;
 	}
@@ -291,6 +300,8 @@ child_exec(struct proto_msg *m, int *fds, size_t nfds, int master, int errpipe)
 	if (r == 0 && !(init_off & SANDBOX_OFF_CHDIR) &&
 	    chdir("/sandbox") < 0 && chdir("/") < 0)
 		r = -errno;
+	if (r == 0)
+		r = limits_apply_process(limits);
 	base_env(env, INIT_MAX_ENV, m, argc);
 	if (m->hdr.flags & PROTO_FLAG_LOGIN) {
 		argv_login[0] = (char *)login_shell();
@@ -517,6 +528,7 @@ init_main(const struct sandbox_config *cfg, int sock, int sync)
 	char why[512] = "", notes[1024] = "";
 	char go;
 
+	limits = &cfg->limits;
 	/* Dies with the supervisor; the sync read catches a death before. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	umask(022); /* what init makes in the new root is for everyone */

@@ -288,6 +288,21 @@ build_dev(struct rootfs *fs)
 	return r;
 }
 
+/*
+ * A private /tmp, no larger than the sandbox's memory limit: tmpfs pages
+ * are memory that no process's rlimit or resident size counts.
+ */
+static int
+mount_tmp(struct rootfs *fs)
+{
+	char opts[64] = "mode=1777";
+
+	if (fs->cfg->limits.memory)
+		snprintf(opts, sizeof(opts), "mode=1777,size=%llu",
+			 (unsigned long long)fs->cfg->limits.memory);
+	return mount_fs(fs, "tmpfs", "/tmp", 0, opts);
+}
+
 /* Where a policy path comes from: the host, or something of our own. */
 static int
 mount_policy_path(struct rootfs *fs, const char *path, bool ro)
@@ -298,7 +313,7 @@ mount_policy_path(struct rootfs *fs, const char *path, bool ro)
 		return bind_fd(fs, fs->wsfd, fs->cfg->workspace, "/sandbox",
 			       bind_attrs(fs, ro));
 	if (streq(path, "/tmp"))
-		return mount_fs(fs, "tmpfs", "/tmp", 0, "mode=1777");
+		return mount_tmp(fs);
 	/* Without a pid namespace of its own, init may not mount a proc. */
 	if (streq(path, "/proc") && (fs->cfg->off & SANDBOX_OFF_PIDNS))
 		return bind_host(fs, path, path, ro);

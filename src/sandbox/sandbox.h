@@ -7,6 +7,7 @@
 
 #include "policy/policy.h"
 #include "proxy/proxy.h"
+#include "sandbox/limits.h"
 
 #define SANDBOX_MAX_PROVIDERS 16
 #define SANDBOX_MAX_EXTRA_ENV 128
@@ -67,6 +68,8 @@ struct sandbox_config {
 	size_t nproviders;
 	const char *upstream_ca;
 	int (*load_creds)(const struct sandbox_config *cfg, struct creds **ret);
+	/* --pids --memory --cpus --files, with the backend decided. */
+	struct sandbox_limits limits;
 };
 
 /* Reads BRIG_TEST_DISABLE in test builds; 0 otherwise. */

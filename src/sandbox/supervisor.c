@@ -31,6 +31,7 @@
 #include "sandbox/proto.h"
 #include "sandbox/rootfs.h"
 #include "sandbox/userns.h"
+#include "sandbox/watchdog.h"
 
 #define SUP_MAX_CLIENTS 256
 #define SUP_INIT_TIMEOUT_MS 10000
@@ -59,6 +60,7 @@ struct sup {
 	bool first_taken;
 	bool stopping;
 	struct events *ev;
+	struct watchdog *wd; /* the resource limits' timer */
 	/* The network: the proxy, the DNS stub and the policy in force. */
 	struct proxy *px;
 	struct dns_table *dns;
@@ -191,7 +193,11 @@ start_init(struct sup *s, char *why, size_t whylen, char *notes,
 	if (r < 0)
 		snprintf(why, whylen, "cannot map the sandbox user: %s",
 			 strerror(-r));
-	else if (write(sync[1], "g", 1) != 1)
+	/* Init waits for the go: it starts nothing before its cgroup. */
+	if (r == 0)
+		r = watchdog_new(&s->cfg->limits, s->cfg->name, pid, s->ev,
+				 &s->wd, why, whylen);
+	if (r == 0 && write(sync[1], "g", 1) != 1)
 		r = -errno;
 	if (r == 0)
 		r = send_ca(s, sync[1], why, whylen);
@@ -627,6 +633,7 @@ shutdown_sandbox(struct sup *s, const char *why)
 			close(s->clients[i].fd);
 	if (s->init_pid > 0)
 		waitpid(s->init_pid, NULL, 0);
+	watchdog_free(s->wd);
 	_exit(0);
 }
 
@@ -676,6 +683,8 @@ serve(struct sup *s)
 				proxy_dispatch(s->px);
 			else if (fd == s->dns_fd)
 				dns_serve(s);
+			else if (s->wd && fd == watchdog_fd(s->wd))
+				watchdog_tick(s->wd);
 			else if (client_by_fd(s, fd))
 				client_request(s, client_by_fd(s, fd));
 		}
@@ -735,6 +744,17 @@ detach_stdio(const char *dir, int keep, unsigned off)
 		 * abort message) goes to the same file, not to nowhere. */
 		dup2(logfd, STDERR_FILENO);
 	}
+}
+
+/* The start event: what the build noted, and the limits in force. */
+static void
+log_start(struct sup *s, const char *notes)
+{
+	char limits[512], msg[2048];
+
+	watchdog_describe(s->wd, limits, sizeof(limits));
+	snprintf(msg, sizeof(msg), "%s%s%s", notes, *notes ? "; " : "", limits);
+	events_lifecycle(s->ev, "start", msg);
 }
 
 /* Operator mappings change where the proxy dials: say so once, at start. */
@@ -818,6 +838,8 @@ supervisor_run(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
 		r = wait_init_ready(&s, why, sizeof(why), notes, sizeof(notes));
 	if (r == 0)
 		r = ep_add(&s, s.init_sock);
+	if (r == 0)
+		r = ep_add(&s, watchdog_fd(s.wd));
 	if (r == 0) {
 		/* After init is cloned: the sandbox keeps the usual limit. */
 		raise_fd_limit();
@@ -835,9 +857,10 @@ supervisor_run(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
 			kill(s.init_pid, SIGKILL);
 			waitpid(s.init_pid, NULL, 0);
 		}
+		watchdog_free(s.wd);
 		_exit(1);
 	}
-	events_lifecycle(s.ev, "start", *notes ? notes : NULL);
+	log_start(&s, notes);
 	log_connect_to(&s);
 	report(ready, 0, notes);
 	serve(&s);

@@ -96,6 +96,16 @@ static const char *const store_migrations[] = {
 	" PRIMARY KEY (sandbox_id, provider_id));"
 	"CREATE INDEX sandbox_providers_by_provider"
 	" ON sandbox_providers (provider_id);",
+	/* Resource limits, and which backend enforces them. */
+	"ALTER TABLE sandboxes ADD COLUMN limit_pids INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE sandboxes ADD COLUMN limit_memory INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE sandboxes ADD COLUMN limit_cpus_milli INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE sandboxes ADD COLUMN limit_files INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE sandboxes ADD COLUMN limits_backend TEXT;",
 };
 
 /* States and statuses are stored by name, so reordering an enum is safe. */
@@ -617,14 +627,19 @@ store_sandbox_insert_tx(struct store *s, const struct store_sandbox *sb,
 	    s,
 	    "INSERT INTO sandboxes (name, state, reason, created_at,"
 	    " policy_rev, workspace, workspace_owned, keep,"
-	    " supervisor_pid, host_uid)"
-	    " VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9)",
+	    " supervisor_pid, host_uid, limit_pids, limit_memory,"
+	    " limit_cpus_milli, limit_files, limits_backend)"
+	    " VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+	    " ?13, ?14)",
 	    ARGS(ARG_STR(sb->name),
 		 ARG_STR(store_sandbox_state_name(STORE_SANDBOX_STARTING)),
 		 ARG_STR(sb->reason), ARG_I64(sb->created_at),
 		 ARG_STR(sb->workspace), ARG_I64(sb->workspace_owned),
 		 ARG_I64(sb->keep), ARG_I64(sb->supervisor_pid),
-		 ARG_I64(sb->host_uid)));
+		 ARG_I64(sb->host_uid), ARG_I64(sb->limits.pids),
+		 ARG_I64(sb->limits.memory), ARG_I64(sb->limits.cpus_milli),
+		 ARG_I64(sb->limits.files),
+		 ARG_STR(*sb->limits.backend ? sb->limits.backend : NULL)));
 
 	if (r == -EEXIST)
 		return store_fail(s, r, "a sandbox with that name exists");
@@ -661,7 +676,9 @@ store_sandbox_insert(struct store *s, struct store_sandbox *sb,
 
 #define STORE_SANDBOX_COLUMNS                                                \
 	"SELECT id, name, state, reason, created_at, policy_rev, workspace," \
-	" workspace_owned, keep, supervisor_pid, host_uid FROM sandboxes"
+	" workspace_owned, keep, supervisor_pid, host_uid, limit_pids,"      \
+	" limit_memory, limit_cpus_milli, limit_files, limits_backend"       \
+	" FROM sandboxes"
 
 static int
 store_sandbox_read(sqlite3_stmt *st, void *elem)
@@ -685,7 +702,14 @@ store_sandbox_read(sqlite3_stmt *st, void *elem)
 		.keep = sqlite3_column_int64(st, 8) != 0,
 		.supervisor_pid = (pid_t)sqlite3_column_int64(st, 9),
 		.host_uid = (uid_t)sqlite3_column_int64(st, 10),
+		.limits = { .pids = sqlite3_column_int64(st, 11),
+			    .memory = sqlite3_column_int64(st, 12),
+			    .cpus_milli = sqlite3_column_int64(st, 13),
+			    .files = sqlite3_column_int64(st, 14) },
 	};
+	if (sqlite3_column_text(st, 15))
+		snprintf(sb->limits.backend, sizeof(sb->limits.backend), "%s",
+			 (const char *)sqlite3_column_text(st, 15));
 	return 0;
 }
 

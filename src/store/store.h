@@ -34,6 +34,15 @@ struct store_sandbox {
 	bool keep;
 	pid_t supervisor_pid;
 	uid_t host_uid; /* host uid that the sandbox user maps to */
+	/* Resource limits; 0 (and an empty backend) for a sandbox made
+	 * before brig had them. */
+	struct store_limits {
+		int64_t pids;
+		int64_t memory; /* bytes */
+		int64_t cpus_milli; /* 0: all CPUs */
+		int64_t files;
+		char backend[16]; /* "cgroup2" or "rlimit" */
+	} limits;
 };
 
 enum store_rev_status {

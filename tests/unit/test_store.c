@@ -156,7 +156,12 @@ test_insert(struct store *s)
 				    .workspace_owned = true,
 				    .keep = true,
 				    .supervisor_pid = 0,
-				    .host_uid = 1234 };
+				    .host_uid = 1234,
+				    .limits = { .pids = 64,
+						.memory = 256 << 20,
+						.cpus_milli = 1500,
+						.files = 4096,
+						.backend = "rlimit" } };
 	char sha[65];
 
 	fake_sha(sha, 1, 0);
@@ -185,6 +190,16 @@ test_get(struct store *s)
 		   sb.keep && sb.host_uid == 1234 && sb.reason == NULL &&
 		   sb.policy_rev == 1 && sb.state == STORE_SANDBOX_STARTING,
 	       "get returns what was inserted");
+	tap_ok(r == 0 && sb.limits.pids == 64 &&
+		   sb.limits.memory == 256 << 20 &&
+		   sb.limits.cpus_milli == 1500 && sb.limits.files == 4096 &&
+		   streq(sb.limits.backend, "rlimit"),
+	       "get returns the limits and their backend");
+	store_sandbox_clear(&sb);
+	sb = (struct store_sandbox){ 0 };
+	tap_ok(store_sandbox_get(s, "beta", &sb) == 0 && sb.limits.pids == 0 &&
+		   !*sb.limits.backend,
+	       "a sandbox recorded without limits reads as none");
 	store_sandbox_clear(&sb);
 	eq(store_sandbox_get(s, "nope", &sb), -ENOENT,
 	   "get of a missing sandbox is -ENOENT");
