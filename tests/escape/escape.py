@@ -42,6 +42,17 @@ def attack(*walls, kernel=None):
     return wrap
 
 
+def bounded(fn):
+    """Marks a test as an attack on a resource limit. Limits cannot be
+    switched off safely (a fork bomb with none would take the machine),
+    so the proof runs the same attack under a wide limit instead, and
+    must get further: the test gets "wide", False walled, True in its
+    proof."""
+    return pytest.mark.parametrize(
+        "wide", [pytest.param(False, id="walled"),
+                 pytest.param(True, id="proof")])(fn)
+
+
 def env_for(off, env=None):
     """The environment for one brig command of an attack."""
     env = dict(env or {})
