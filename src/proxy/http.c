@@ -725,3 +725,77 @@ http_write_status(struct buf *b, int status, const char *reason)
 		r = json_kv_str(&body, "reason", reason);
 	return write_response(b, s, &body, r);
 }
+
+bool
+http_line_is(const char *line, size_t n, const char *name)
+{
+	size_t k = strlen(name);
+
+	return n > k && line[k] == ':' && !strncasecmp(line, name, k);
+}
+
+/* A header's decimal value, -1 when it is not one. */
+static int64_t
+header_number(const char *p, size_t n)
+{
+	char tmp[24];
+	uint64_t v;
+
+	while (n && (*p == ' ' || *p == '\t'))
+		p++, n--;
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, p, n);
+	tmp[n] = '\0';
+	return parse_u64(tmp, 0, INT64_MAX, &v) < 0 ? -1 : (int64_t)v;
+}
+
+/* "HTTP/1.x NNN ...": the status, or -1. */
+int
+http_response_status(const char *p, size_t len)
+{
+	if (len < 12 || strncmp(p, "HTTP/1.", 7) || p[8] != ' ')
+		return -1;
+	for (int i = 9; i < 12; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+	return (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+}
+
+int
+http_response_head(const char *p, size_t len, struct http_response_head *rh,
+		   struct buf *out, bool body_allowed, bool raw)
+{
+	const char *end = p + len, *line = p;
+	int r = 0;
+
+	if (len < 4 || memcmp(end - 4, "\r\n\r\n", 4))
+		return -EINVAL;
+	/* A status line first: then the blank line is the last line. */
+	if (http_response_status(p, len) < 0)
+		return -EBADMSG;
+	rh->length = -1;
+	while (r == 0 && line < end) {
+		const char *nl = memmem(line, (size_t)(end - line), "\r\n", 2);
+		size_t n = (size_t)(nl - line);
+		bool frames = http_line_is(line, n, "content-length") ||
+			      http_line_is(line, n, "transfer-encoding");
+
+		if (http_line_is(line, n, "content-length"))
+			rh->length = header_number(line + 15, n - 15);
+		if (http_line_is(line, n, "transfer-encoding"))
+			rh->chunked = memmem(line, n, "chunked", 7) != NULL;
+		if (http_line_is(line, n, "connection"))
+			rh->close = memmem(line, n, "close", 5) != NULL;
+		if (n == 0 && body_allowed)
+			r = buf_puts(out,
+				     raw ? "Connection: close\r\n"
+					 : "Transfer-Encoding: chunked\r\n");
+		if (r == 0 && !(frames && body_allowed))
+			r = buf_append(out, line, n + 2);
+		line = nl + 2;
+	}
+	return r;
+}

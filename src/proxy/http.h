@@ -151,3 +151,31 @@ int http_write_denial(struct buf *b, int status, const char *error,
  * standard phrase, so no caller's text can reach it. Returns as above.
  */
 int http_write_status(struct buf *b, int status, const char *reason);
+
+/* Whether a header line (n bytes, no CRLF) is the header name: "Name:". */
+bool http_line_is(const char *line, size_t n, const char *name);
+
+/* "HTTP/1.x NNN ...": the status of a response's head, or -1. */
+int http_response_status(const char *p, size_t len);
+
+/* What an upstream response head says of its body's framing. */
+struct http_response_head {
+	int status;
+	int64_t length; /* Content-Length, -1 when none (or not a number) */
+	bool chunked; /* Transfer-Encoding names chunked */
+	bool close; /* Connection names close */
+};
+
+/*
+ * Reads the framing of an upstream response head (len bytes through its
+ * blank line) into rh (but for status, which the caller sets) and appends
+ * the head to out rebuilt for the client: where body_allowed, its
+ * Content-Length and Transfer-Encoding lines are dropped and
+ * "Transfer-Encoding: chunked" (or "Connection: close" when raw, for an
+ * HTTP/1.0 client) is put before the blank line, since scrubbing may
+ * change the body's length. Every other line is copied as it is. Returns
+ * 0, -EINVAL for a head without its blank line at the end, -EBADMSG for
+ * one without a status line (http_response_status), or out's error.
+ */
+int http_response_head(const char *p, size_t len, struct http_response_head *rh,
+		       struct buf *out, bool body_allowed, bool raw);

@@ -144,14 +144,6 @@ read_head(struct stream *s)
 	}
 }
 
-static bool
-header_is(const char *line, size_t n, const char *name)
-{
-	size_t k = strlen(name);
-
-	return n > k && line[k] == ':' && !strncasecmp(line, name, k);
-}
-
 static void
 log_request(struct session *ss, bool allow, bool closed, const char *reason)
 {
@@ -368,8 +360,8 @@ reframe_head(const struct buf *head, size_t body_len, struct buf *out)
 		if (n == 0)
 			r = buf_printf(out, "Content-Length: %zu\r\n",
 				       body_len);
-		if (r == 0 && !header_is(p, n, "content-length") &&
-		    !header_is(p, n, "transfer-encoding"))
+		if (r == 0 && !http_line_is(p, n, "content-length") &&
+		    !http_line_is(p, n, "transfer-encoding"))
 			r = buf_append(out, p, nl ? n + 2 : n);
 		p += n + 2;
 	}
@@ -662,78 +654,6 @@ pass_chunked_body(struct session *ss, struct creds_scrubber *sc)
 	}
 }
 
-/* A header's decimal value, -1 when it is not one. */
-static int64_t
-header_number(const char *p, size_t n)
-{
-	char tmp[24];
-	uint64_t v;
-
-	while (n && (*p == ' ' || *p == '\t'))
-		p++, n--;
-	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-		n--;
-	if (n == 0 || n >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, p, n);
-	tmp[n] = '\0';
-	return parse_u64(tmp, 0, INT64_MAX, &v) < 0 ? -1 : (int64_t)v;
-}
-
-/* "HTTP/1.x NNN ...": the status, or -1. */
-static int
-status_code(const char *p, size_t len)
-{
-	if (len < 12 || strncmp(p, "HTTP/1.", 7) || p[8] != ' ')
-		return -1;
-	for (int i = 9; i < 12; i++)
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-	return (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
-}
-
-struct response_head {
-	int status;
-	int64_t length; /* -1: none given */
-	bool chunked;
-	bool close;
-};
-
-/*
- * Reads the response head's framing and rebuilds it for the client: the
- * body, whose length scrubbing may change, is always sent chunked.
- */
-static int
-response_head(const char *p, size_t len, struct response_head *rh,
-	      struct buf *out, bool body_allowed, bool raw)
-{
-	const char *end = p + len, *line = p;
-	int r = 0;
-
-	rh->length = -1;
-	while (r == 0 && line < end) {
-		const char *nl = memmem(line, (size_t)(end - line), "\r\n", 2);
-		size_t n = (size_t)(nl - line);
-		bool framing = header_is(line, n, "content-length") ||
-			       header_is(line, n, "transfer-encoding");
-
-		if (header_is(line, n, "content-length"))
-			rh->length = header_number(line + 15, n - 15);
-		if (header_is(line, n, "transfer-encoding"))
-			rh->chunked = memmem(line, n, "chunked", 7) != NULL;
-		if (header_is(line, n, "connection"))
-			rh->close = memmem(line, n, "close", 5) != NULL;
-		if (n == 0 && body_allowed)
-			r = buf_puts(out,
-				     raw ? "Connection: close\r\n"
-					 : "Transfer-Encoding: chunked\r\n");
-		if (r == 0 && !(framing && body_allowed))
-			r = buf_append(out, line, n + 2);
-		line = nl + 2;
-	}
-	return r;
-}
-
 /* One response (after any 1xx): scrubbed head, scrubbed chunked body. */
 static int
 relay_response(struct session *ss)
@@ -741,7 +661,7 @@ relay_response(struct session *ss)
 	for (;;) {
 		struct buf out = BUF_INIT(INSPECT_HEAD_OUT_MAX);
 		struct buf clean = BUF_INIT(2 * INSPECT_HEAD_OUT_MAX);
-		struct response_head rh = { 0 };
+		struct http_response_head rh = { 0 };
 		struct creds_scrubber sc;
 		ssize_t hl = read_head(&ss->upstream);
 		bool body;
@@ -749,14 +669,14 @@ relay_response(struct session *ss)
 
 		if (hl <= 0)
 			return hl ? (int)hl : -EPIPE;
-		rh.status = status_code(ss->upstream.buf, (size_t)hl);
+		rh.status = http_response_status(ss->upstream.buf, (size_t)hl);
 		if (rh.status < 100 || rh.status == 101)
 			/* No protocol switch past inspection. */
 			return -EBADMSG;
 		body = !ss->head_request && rh.status >= 200 &&
 		       rh.status != 204 && rh.status != 304;
-		r = response_head(ss->upstream.buf, (size_t)hl, &rh, &out, body,
-				  ss->raw_body);
+		r = http_response_head(ss->upstream.buf, (size_t)hl, &rh, &out,
+				       body, ss->raw_body);
 		scrubber_init(ss, &sc);
 		if (r == 0)
 			r = creds_scrub(&sc, out.data, out.len, &clean);

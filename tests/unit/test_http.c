@@ -841,6 +841,59 @@ test_write_errors(void)
 	buf_free(&b);
 }
 
+/* Rebuilds head for a client; the result, or NULL on an error. */
+static char *
+rebuilt(const char *head, bool body, bool raw, struct http_response_head *rh)
+{
+	struct buf out = BUF_INIT(4096);
+
+	*rh = (struct http_response_head){ 0 };
+	if (http_response_head(head, strlen(head), rh, &out, body, raw) < 0) {
+		buf_free(&out);
+		return NULL;
+	}
+	return buf_steal(&out);
+}
+
+static void
+test_response_head(void)
+{
+	struct http_response_head rh;
+	char *o;
+
+	TAP_EQ_INT(http_response_status("HTTP/1.1 204 No\r\n", 17), 204,
+		   "response: status");
+	TAP_EQ_INT(http_response_status("HTTP/2 200\r\n", 12), -1,
+		   "response: not HTTP/1.x");
+	o = rebuilt("HTTP/1.1 200 OK\r\nContent-Length: 12 \r\n"
+		    "X-A: b\r\n\r\n",
+		    true, false, &rh);
+	tap_ok(o && streq(o, "HTTP/1.1 200 OK\r\nX-A: b\r\n"
+			     "Transfer-Encoding: chunked\r\n\r\n"),
+	       "response: length dropped, chunked instead");
+	TAP_EQ_INT(rh.length, 12, "response: the length read");
+	free(o);
+	o = rebuilt("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n"
+		    "Connection: close\r\n\r\n",
+		    true, true, &rh);
+	tap_ok(o && streq(o, "HTTP/1.1 200 OK\r\nConnection: close\r\n"
+			     "Connection: close\r\n\r\n"),
+	       "response: raw for HTTP/1.0, Connection: close");
+	tap_ok(rh.chunked && rh.close && rh.length == -1,
+	       "response: chunked and close read");
+	free(o);
+	o = rebuilt("HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n",
+		    false, false, &rh);
+	tap_ok(o && streq(o, "HTTP/1.1 304 Not Modified\r\n"
+			     "Content-Length: 9\r\n\r\n"),
+	       "response: no body, head as it is");
+	free(o);
+	tap_ok(!rebuilt("\r\n\r\n", true, false, &rh),
+	       "response: no status line refused (fuzz regression)");
+	tap_ok(!rebuilt("HTTP/1.1 200 OK\r\n", true, false, &rh),
+	       "response: no blank line refused");
+}
+
 int main(void);
 int
 main(void)
@@ -860,5 +913,6 @@ main(void)
 	test_status();
 	test_status_all();
 	test_write_errors();
+	test_response_head();
 	return tap_done();
 }
