@@ -17,6 +17,9 @@ struct creds;
 #define SANDBOX_OFF_LANDLOCK 0x1
 #define SANDBOX_OFF_RO_MOUNTS 0x2
 #define SANDBOX_OFF_SECCOMP 0x4
+/* The supervisor's own confinement, whole or only its seccomp filter. */
+#define SANDBOX_OFF_SUP_CONFINE 0x8
+#define SANDBOX_OFF_SUP_FILTER 0x10
 
 struct sandbox_config {
 	const char *name;
@@ -41,6 +44,9 @@ struct sandbox_config {
 	size_t nproviders;
 	const char *upstream_ca;
 	int (*load_creds)(const struct sandbox_config *cfg, struct creds **ret);
+	/* Opens, in the supervisor before it confines itself, the store
+	 * connection that its callbacks use later; NULL: none. */
+	void (*open_store)(const struct sandbox_config *cfg);
 };
 
 /* Reads BRIG_TEST_DISABLE in test builds; 0 otherwise. */

@@ -14,7 +14,9 @@ sandbox_test_switches(void)
 		unsigned bit;
 	} names[] = { { "landlock", SANDBOX_OFF_LANDLOCK },
 		      { "readonly-mounts", SANDBOX_OFF_RO_MOUNTS },
-		      { "seccomp", SANDBOX_OFF_SECCOMP } };
+		      { "seccomp", SANDBOX_OFF_SECCOMP },
+		      { "supervisor-confine", SANDBOX_OFF_SUP_CONFINE },
+		      { "supervisor-filter", SANDBOX_OFF_SUP_FILTER } };
 	const char *env = getenv("BRIG_TEST_DISABLE");
 	unsigned off = 0;
 
