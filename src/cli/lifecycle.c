@@ -23,61 +23,39 @@
 #include "sandbox/supervisor.h"
 #include "sandbox/userns.h"
 
-/* The state directory, saved for the supervisor's callbacks. */
+/* The state directory, saved for the supervisor's exit callback. */
 static const char *exit_state_dir;
-/* The supervisor's own store connection, not the CLI's (closed across
- * the fork). */
-static struct store *sup_store;
 
-/*
- * Opened once, before the supervisor confines itself, and kept until it
- * exits: its Landlock domain does not let SQLite create the -wal and -shm
- * files again. It exits with _exit, so SQLite never tries to remove them
- * either; the next connection takes the log over.
- */
-static struct store *
-supervisor_store(void)
-{
-	if (!sup_store && store_open(exit_state_dir, &sup_store) < 0)
-		sup_store = NULL;
-	return sup_store;
-}
-
-static void
-open_supervisor_store(const struct sandbox_config *cfg)
-{
-	if (!supervisor_store())
-		log_warn("the supervisor of '%s' cannot open the store: its "
-			 "end will not be recorded",
-			 cfg->name);
-}
-
-/* In the supervisor, at the sandbox's end. */
+/* In the supervisor, at the sandbox's end: a fresh store connection,
+ * since the CLI's was opened before the fork. */
 static void
 on_supervisor_exit(const struct sandbox_config *cfg, bool remove,
 		   const char *reason)
 {
-	struct store *st = supervisor_store();
+	struct store *st;
 
-	if (!st)
+	if (store_open(exit_state_dir, &st) < 0)
 		return;
 	if (remove)
 		store_sandbox_delete(st, cfg->name);
 	else
 		store_sandbox_set_state(st, cfg->name, STORE_SANDBOX_FAILED,
 					reason ? reason : "stopped");
+	store_close(st);
 }
 
 static void
 on_supervisor_policy(const struct sandbox_config *cfg, int64_t rev, bool loaded,
 		     const char *error)
 {
-	struct store *st = supervisor_store();
+	struct store *st;
 
-	if (st)
-		store_revision_set_status(
-		    st, cfg->name, rev,
-		    loaded ? STORE_REV_LOADED : STORE_REV_FAILED, error);
+	if (store_open(exit_state_dir, &st) < 0)
+		return;
+	store_revision_set_status(st, cfg->name, rev,
+				  loaded ? STORE_REV_LOADED : STORE_REV_FAILED,
+				  error);
+	store_close(st);
 }
 
 static char *
@@ -235,15 +213,21 @@ start(struct cli *cli, struct sandbox_config *cfg, pid_t *pid)
 		 * the store is closed across the fork and opened again.
 		 */
 		bool stored = cli->store != NULL;
+		char *files[STORE_NFILES + 1] = { NULL };
 
 		if (stored)
 			store_close(cli->store);
 		cli->store = NULL;
 		exit_state_dir = cli->state_dir;
-		cfg->open_store = stored ? open_supervisor_store : NULL;
+		if (stored)
+			store_files(cli->state_dir, files);
+		cfg->store_files = stored ? files : NULL;
 		r = supervisor_start(cfg, stored ? on_supervisor_exit : NULL,
 				     stored ? on_supervisor_policy : NULL, pid,
 				     why, sizeof(why), notes, sizeof(notes));
+		cfg->store_files = NULL;
+		for (size_t i = 0; files[i]; i++)
+			free(files[i]);
 		if (stored && cli_store(cli) < 0)
 			return -EIO;
 		if (r < 0)
@@ -347,11 +331,13 @@ static int
 load_creds(const struct sandbox_config *cfg, struct creds **ret)
 {
 	struct creds *c = xcalloc(1, sizeof(*c));
-	struct store *st = supervisor_store();
-	int r = st ? 0 : -EIO;
+	struct store *st;
+	int r = store_open(exit_state_dir, &st);
 
 	for (size_t i = 0; r == 0 && i < cfg->nproviders; i++)
 		r = load_provider(st, cfg->providers[i], c);
+	if (r == 0)
+		store_close(st);
 	if (r < 0) {
 		creds_free(c);
 		free(c);

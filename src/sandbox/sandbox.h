@@ -44,9 +44,9 @@ struct sandbox_config {
 	size_t nproviders;
 	const char *upstream_ca;
 	int (*load_creds)(const struct sandbox_config *cfg, struct creds **ret);
-	/* Opens, in the supervisor before it confines itself, the store
-	 * connection that its callbacks use later; NULL: none. */
-	void (*open_store)(const struct sandbox_config *cfg);
+	/* Files the supervisor's store callbacks write (the SQLite
+	 * database and its WAL files), NULL-terminated; NULL: none. */
+	char *const *store_files;
 };
 
 /* Reads BRIG_TEST_DISABLE in test builds; 0 otherwise. */

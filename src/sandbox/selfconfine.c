@@ -76,6 +76,15 @@ sc_add_rules(int ruleset, const struct sandbox_config *cfg, uint64_t handled)
 	 * empty directories there may go, nothing else. */
 	if (r == 0)
 		r = sc_add_parent(ruleset, cfg->dir, handled);
+	/* The store's files, not its directory, which holds every sandbox's
+	 * state: they must exist now, and do, since the CLI made them. */
+	for (size_t i = 0; r == 0 && cfg->store_files && cfg->store_files[i];
+	     i++)
+		r = landlock_add_path(ruleset, cfg->store_files[i],
+				      LANDLOCK_ACCESS_FS_READ_FILE |
+					  LANDLOCK_ACCESS_FS_WRITE_FILE |
+					  LL_FS_TRUNCATE,
+				      handled);
 	/* A user's project: the empty placeholders go when the sandbox
 	 * ends (rootfs_remove_placeholders); nothing in it is written. */
 	if (r == 0 && cfg->protect_workspace)

@@ -373,9 +373,8 @@ start_network(struct sup *s)
 
 /*
  * From here on a bug in a parser must not be able to write outside the
- * state directory or start a program. The store is opened first: its
- * directory stays closed to writes, so SQLite could not make its -wal and
- * -shm files later. The proxy's worker thread already runs: it stays
+ * state directory or start a program. The proxy's worker thread already
+ * runs: it stays
  * outside the Landlock domain, which binds only the calling thread and
  * the threads it starts later (TLS inspection), because a domain may not
  * read /proc/<pid>/fd of processes outside it, and identifying a caller
@@ -387,8 +386,6 @@ confine_supervisor(struct sup *s, char *why, size_t whylen)
 	char finding[256];
 	int r;
 
-	if (s->cfg->open_store)
-		s->cfg->open_store(s->cfg);
 	r = selfconfine_apply(s->cfg, finding, sizeof(finding), why, whylen);
 	if (r == 0 && *finding) {
 		log_warn("%s", finding);
