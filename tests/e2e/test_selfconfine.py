@@ -151,3 +151,23 @@ def test_kill_and_removal_still_work(brig):
     assert helpers.wait_for(
         lambda: not helpers.pgrep_exact(f"sleep {sleep}")), "it survived"
     assert not brig.sandbox_dir("sig").exists()
+
+
+def test_proc_reads_a_watchdog_needs(brig, switches):
+    """The loop's thread, inside the Landlock domain, still reads a
+    process's statm, status and children (a resource watchdog's needs);
+    maps, which takes ptrace access, is left to the worker thread."""
+    helpers.skip_without_landlock()
+    reads = ["/proc/1/statm", "/proc/1/status", "/proc/1/task/1/children"]
+    spec = ",".join(f"read:{p}" for p in reads)
+    ok(brig("sandbox", "create", "--name", "wd", "--detach",
+            env={"BRIG_TEST_SUPERVISOR_ATTACK": spec}))
+    events = brig.sandbox_dir("wd") / "events.jsonl"
+
+    def outcomes():
+        return [json.loads(line)["message"]
+                for line in events.read_text().splitlines()
+                if '"test-attack"' in line]
+
+    assert helpers.wait_for(lambda: len(outcomes()) == len(reads), 10)
+    assert outcomes() == [f"read:{p}: done" for p in reads]
