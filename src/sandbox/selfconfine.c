@@ -73,7 +73,7 @@ sc_add_rules(int ruleset, const struct sandbox_config *cfg, uint64_t handled)
 	if (r == 0)
 		r = landlock_add_path(ruleset, cfg->dir, SC_STATE, handled);
 	/* Removing the state directory itself is a right of its parent's:
-	 * empty directories there may go, nothing else. */
+	 * empty directories beneath the parent may go, nothing else. */
 	if (r == 0)
 		r = sc_add_parent(ruleset, cfg->dir, handled);
 	/* The store's files, not its directory, which holds every sandbox's
