@@ -374,11 +374,11 @@ start_network(struct sup *s)
 /*
  * From here on a bug in a parser must not be able to write outside the
  * state directory or start a program. The proxy's worker thread already
- * runs: it stays
- * outside the Landlock domain, which binds only the calling thread and
- * the threads it starts later (TLS inspection), because a domain may not
- * read /proc/<pid>/fd of processes outside it, and identifying a caller
- * needs that. The seccomp filter covers every thread.
+ * runs: it stays outside the Landlock domain, which binds only the
+ * calling thread and the threads it starts later (TLS inspection),
+ * because a domain may not read /proc/<pid>/fd of processes outside it,
+ * and identifying a caller needs that. The seccomp filter covers every
+ * thread.
  */
 static int
 confine_supervisor(struct sup *s, char *why, size_t whylen)
