@@ -223,14 +223,21 @@ start(struct cli *cli, struct sandbox_config *cfg, pid_t *pid)
 		 * the store is closed across the fork and opened again.
 		 */
 		bool stored = cli->store != NULL;
+		char *files[STORE_NFILES + 1] = { NULL };
 
 		if (stored)
 			store_close(cli->store);
 		cli->store = NULL;
 		exit_state_dir = cli->state_dir;
+		if (stored)
+			store_files(cli->state_dir, files);
+		cfg->store_files = stored ? files : NULL;
 		r = supervisor_start(cfg, stored ? on_supervisor_exit : NULL,
 				     stored ? on_supervisor_policy : NULL, pid,
 				     why, sizeof(why), notes, sizeof(notes));
+		cfg->store_files = NULL;
+		for (size_t i = 0; files[i]; i++)
+			free(files[i]);
 		if (stored && cli_store(cli) < 0)
 			return -EIO;
 		if (r < 0)

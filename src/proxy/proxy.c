@@ -94,6 +94,8 @@ struct conn {
 	const struct policy_endpoint *endpoint;
 	struct caller_exe *callers;
 	size_t ncallers;
+	/* Set: denied for this once its caller is known, to name it. */
+	const char *deny_reason;
 	struct sockaddr_storage addrs[PROXY_MAX_ADDRS];
 	size_t naddrs, next_addr;
 	struct flow up, down; /* up: to the upstream; down: to the client */
@@ -469,22 +471,6 @@ conn_ends(struct conn *c, struct sockaddr_storage *peer,
 	    getsockname(c->client.fd, (struct sockaddr *)local, &llen) < 0)
 		return -errno;
 	return 0;
-}
-
-/* On the loop, for the rare denial that must name its caller at once. */
-static int
-identify(struct conn *c)
-{
-	static struct ident id;
-	struct sockaddr_storage peer, local;
-	int r = conn_ends(c, &peer, &local);
-
-	if (r == 0)
-		r = ident_run(c->px, &peer, &local, &id);
-	if (r == 0)
-		keep_callers(&id, &c->callers, &c->ncallers, &c->pid,
-			     &c->binary);
-	return r;
 }
 
 static void *
@@ -886,6 +872,8 @@ decide_for(struct conn *c)
 {
 	struct match_result res;
 
+	if (c->deny_reason)
+		return deny(c, 403, c->deny_reason);
 	if (!callers_allowed(c->px->policy, c, &res))
 		return deny(c, 403, res.reason ? res.reason : "denied");
 	snprintf(c->policy, sizeof(c->policy), "%s",
@@ -912,11 +900,24 @@ decide(struct conn *c)
 	j->kind = JOB_IDENT;
 	if (conn_ends(c, &j->peer, &j->local) < 0) {
 		free(j);
-		return deny(c, 403, "caller_unknown");
+		return deny(c, 403, c->deny_reason ?: "caller_unknown");
 	}
 	c->state = ST_IDENT;
 	c->deadline_ms = clock_ms(CLOCK_MONOTONIC) + PROXY_CONNECT_TIMEOUT_MS;
 	queue_job(c, j);
+}
+
+/*
+ * A denial that names its caller. Who called is found off the loop, as
+ * for any decision: the loop's thread is inside the supervisor's Landlock
+ * domain, which may not read the sandbox's /proc/<pid>/fd (selfconfine.c).
+ */
+static void
+deny_named(struct conn *c, const char *reason)
+{
+	c->deny_reason = reason;
+	side_watch(c->px, &c->client, 0);
+	decide(c);
 }
 
 static void
@@ -926,7 +927,7 @@ identified(struct conn *c, struct job *j)
 	if (j->err == -EMFILE || j->err == -ENFILE || j->err == -ENOMEM)
 		return deny(c, 503, "proxy_out_of_resources");
 	if (j->err < 0)
-		return deny(c, 403, "caller_unknown");
+		return deny(c, 403, c->deny_reason ?: "caller_unknown");
 	c->callers = TAKE_PTR(j->callers);
 	c->ncallers = j->ncallers;
 	j->ncallers = 0;
@@ -1001,22 +1002,18 @@ head_parsed(struct conn *c, const struct http_request *r, size_t hlen)
 	 * inspected, by SNI and the inner Host).
 	 */
 	if (!c->connect && !(c->px->cfg.off & PROXY_OFF_HOST_CHECK) &&
-	    http_check_host(r) < 0) {
-		identify(c); /* so the denial names its caller */
-		return deny(c, 403, "host_mismatch");
-	}
+	    http_check_host(r) < 0)
+		return deny_named(c, "host_mismatch");
 	/* Bytes a client sent after CONNECT's head go through the tunnel. */
 	if (c->connect && c->hlen > hlen &&
 	    buf_append(&c->out, c->head + hlen, c->hlen - hlen) < 0)
 		return reject(c, 431, "too_much_early_data");
 	if (!c->connect && rewrite_absolute(c, r, hlen) < 0)
 		return reject(c, 431, "head_too_large");
-	/* Plain HTTP is never given a value, and never carries one out. */
+	/* A plain request never carries a real value out. */
 	if (c->px->cfg.creds &&
-	    creds_contains_secret(c->px->cfg.creds, c->head, c->hlen)) {
-		identify(c);
-		return deny(c, 403, CREDS_SECRET_LEAK);
-	}
+	    creds_contains_secret(c->px->cfg.creds, c->head, c->hlen))
+		return deny_named(c, CREDS_SECRET_LEAK);
 	free(c->head);
 	c->head = NULL;
 	side_watch(c->px, &c->client, 0);

@@ -14,23 +14,6 @@
 #include "common/util.h"
 #include "sandbox/rootfs.h"
 
-/*
- * Debian 12's linux-libc-dev (6.1) knows Landlock ABI 2; the rights of later
- * ABIs are kernel ABI facts, defined here so one build uses what the running
- * kernel has.
- */
-#define LL_FS_TRUNCATE (1ULL << 14) /* ABI 3 */
-#define LL_FS_IOCTL_DEV (1ULL << 15) /* ABI 5 */
-#define LL_SCOPE_ABSTRACT_UNIX (1ULL << 0) /* ABI 6 */
-#define LL_SCOPE_SIGNAL (1ULL << 1) /* ABI 6 */
-
-/* struct landlock_ruleset_attr as of ABI 6. */
-struct ll_ruleset_attr {
-	uint64_t handled_access_fs;
-	uint64_t handled_access_net;
-	uint64_t scoped;
-};
-
 #define LL_READ                                                      \
 	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE | \
 	 LANDLOCK_ACCESS_FS_READ_DIR)
@@ -44,9 +27,8 @@ struct ll_ruleset_attr {
 	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | \
 	 LANDLOCK_ACCESS_FS_READ_FILE | LL_FS_TRUNCATE | LL_FS_IOCTL_DEV)
 
-/* The rights each ABI can handle, so best effort can drop the rest. */
-static uint64_t
-ll_fs_rights(int abi)
+uint64_t
+landlock_fs_rights(int abi)
 {
 	uint64_t r = LL_READ | LL_WRITE_ABI1;
 
@@ -94,8 +76,9 @@ static const struct {
 	  LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR },
 };
 
-static int
-ll_add_path(int ruleset, const char *path, uint64_t access, uint64_t handled)
+int
+landlock_add_path(int ruleset, const char *path, uint64_t access,
+		  uint64_t handled)
 {
 	struct landlock_path_beneath_attr attr = { 0 };
 	_cleanup_close_ int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -131,16 +114,18 @@ ll_add_rules(int ruleset, const struct policy *p, uint64_t handled)
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < p->read_only.n; i++)
-		r = ll_add_path(ruleset, p->read_only.v[i], LL_READ, handled);
+		r = landlock_add_path(ruleset, p->read_only.v[i], LL_READ,
+				      handled);
 	for (size_t i = 0; r == 0 && i < p->read_write.n; i++)
-		r = ll_add_path(ruleset, p->read_write.v[i], handled, handled);
+		r = landlock_add_path(ruleset, p->read_write.v[i], handled,
+				      handled);
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(ll_devices); i++)
-		r = ll_add_path(ruleset, ll_devices[i].path,
-				ll_devices[i].access, handled);
+		r = landlock_add_path(ruleset, ll_devices[i].path,
+				      ll_devices[i].access, handled);
 	/* The root and the links into /usr must be walkable and readable. */
 	if (r == 0)
-		r = ll_add_path(ruleset, "/", LANDLOCK_ACCESS_FS_READ_DIR,
-				handled);
+		r = landlock_add_path(ruleset, "/", LANDLOCK_ACCESS_FS_READ_DIR,
+				      handled);
 	return r;
 }
 
@@ -160,7 +145,7 @@ landlock_build(const struct policy *p, char *finding, size_t findinglen)
 			 "only filesystem wall");
 		return 0;
 	}
-	attr.handled_access_fs = ll_fs_rights(abi);
+	attr.handled_access_fs = landlock_fs_rights(abi);
 	attr_size = sizeof(uint64_t);
 	if (abi >= 6) {
 		attr.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL;

@@ -44,6 +44,9 @@ struct creds;
 #define SANDBOX_OFF_SCRUB PROXY_OFF_SCRUB
 #define SANDBOX_OFF_LEAK_CHECK PROXY_OFF_LEAK_CHECK
 #define SANDBOX_OFF_PROXY_LIMITS PROXY_OFF_LIMITS
+/* The supervisor's own confinement, whole or only its seccomp filter. */
+#define SANDBOX_OFF_SUP_CONFINE 0x8
+#define SANDBOX_OFF_SUP_FILTER 0x10
 
 struct sandbox_config {
 	const char *name;
@@ -70,6 +73,9 @@ struct sandbox_config {
 	int (*load_creds)(const struct sandbox_config *cfg, struct creds **ret);
 	/* --pids --memory --cpus --files, with the backend decided. */
 	struct sandbox_limits limits;
+	/* Files the supervisor's store callbacks write (the SQLite
+	 * database and its WAL files), NULL-terminated; NULL: none. */
+	char *const *store_files;
 };
 
 /* Reads BRIG_TEST_DISABLE in test builds; 0 otherwise. */

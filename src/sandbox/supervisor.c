@@ -30,6 +30,7 @@
 #include "sandbox/init.h"
 #include "sandbox/proto.h"
 #include "sandbox/rootfs.h"
+#include "sandbox/selfconfine.h"
 #include "sandbox/userns.h"
 #include "sandbox/watchdog.h"
 
@@ -387,6 +388,29 @@ start_network(struct sup *s)
 	}
 	if (r == 0)
 		request_captures(s);
+	return r;
+}
+
+/*
+ * From here on a bug in a parser must not be able to write outside the
+ * state directory or start a program. The proxy's worker thread already
+ * runs: it stays outside the Landlock domain, which binds only the
+ * calling thread and the threads it starts later (TLS inspection),
+ * because a domain may not read /proc/<pid>/fd of processes outside it,
+ * and identifying a caller needs that. The seccomp filter covers every
+ * thread.
+ */
+static int
+confine_supervisor(struct sup *s, char *why, size_t whylen)
+{
+	char finding[256];
+	int r;
+
+	r = selfconfine_apply(s->cfg, finding, sizeof(finding), why, whylen);
+	if (r == 0 && *finding) {
+		log_warn("%s", finding);
+		events_lifecycle(s->ev, "config", finding);
+	}
 	return r;
 }
 
@@ -846,6 +870,8 @@ supervisor_run(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
 		r = load_creds(&s, why, sizeof(why));
 		if (r == 0)
 			r = start_network(&s);
+		if (r == 0)
+			r = confine_supervisor(&s, why, sizeof(why));
 		if (r < 0 && !*why)
 			snprintf(why, sizeof(why), "cannot start the proxy: %s",
 				 strerror(-r));
@@ -863,6 +889,7 @@ supervisor_run(struct sandbox_config *cfg, supervisor_exit_fn on_exit,
 	log_start(&s, notes);
 	log_connect_to(&s);
 	report(ready, 0, notes);
+	selfconfine_test_attacks(s.ev);
 	serve(&s);
 }
 

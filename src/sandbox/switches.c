@@ -35,6 +35,8 @@ static const struct {
 	{ "scrub", SANDBOX_OFF_SCRUB },
 	{ "leak-check", SANDBOX_OFF_LEAK_CHECK },
 	{ "proxy-limits", SANDBOX_OFF_PROXY_LIMITS },
+	{ "supervisor-confine", SANDBOX_OFF_SUP_CONFINE },
+	{ "supervisor-filter", SANDBOX_OFF_SUP_FILTER },
 };
 
 static unsigned

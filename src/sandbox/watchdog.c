@@ -98,18 +98,30 @@ read_anon(const struct watchdog *w, pid_t pid)
 	return (uint64_t)(res - shared) * (uint64_t)w->page;
 }
 
+/*
+ * What a process runs, for the event that names it: its executable, or
+ * else its command name, as "comm:NAME". Once the supervisor is confined,
+ * its Landlock domain hides the executable of a process in another domain
+ * (the link is ptrace-guarded), and the comm, which the process may set
+ * itself, only labels the event.
+ */
 static void
-exe_of(pid_t pid, char *out, size_t len)
+exe_of(const struct watchdog *w, pid_t pid, char *out, size_t len)
 {
-	char path[64];
+	char path[64], comm[32];
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	n = readlink(path, out, len - 1);
-	if (n <= 0)
-		snprintf(out, len, "?");
-	else
+	snprintf(path, sizeof(path), "%d/exe", (int)pid);
+	n = readlinkat(w->procfd, path, out, len - 1);
+	if (n > 0) {
 		out[n] = '\0';
+		return;
+	}
+	snprintf(path, sizeof(path), "%d/comm", (int)pid);
+	n = read_proc(w, path, comm, sizeof(comm));
+	if (n > 0 && comm[n - 1] == '\n')
+		comm[--n] = '\0';
+	snprintf(out, len, "%s%s", n > 0 ? "comm:" : "?", n > 0 ? comm : "");
 }
 
 /*
@@ -186,7 +198,7 @@ enforce_memory(struct watchdog *w, int64_t now, size_t n, uint64_t total)
 		char this_exe[WATCHDOG_EXE_MAX];
 		pid_t inner = ident_inner_pid(big->pid);
 
-		exe_of(big->pid, this_exe, sizeof(this_exe));
+		exe_of(w, big->pid, this_exe, sizeof(this_exe));
 		big->killed = true;
 		if (!kill_sample(w, big))
 			continue;

@@ -572,6 +572,17 @@ store_open(const char *state_dir, struct store **ret)
 }
 
 void
+store_files(const char *state_dir, char *ret[STORE_NFILES + 1])
+{
+	static const char *const suffix[STORE_NFILES] = { "", "-wal", "-shm" };
+
+	for (size_t i = 0; i < STORE_NFILES; i++)
+		ret[i] =
+		    xasprintf("%s/%s%s", state_dir, STORE_DB_NAME, suffix[i]);
+	ret[STORE_NFILES] = NULL;
+}
+
+void
 store_close(struct store *s)
 {
 	if (!s)

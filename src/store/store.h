@@ -65,6 +65,15 @@ struct store_revision {
 /* Opens (creating and migrating) <state_dir>/brig.db, mode 0600. */
 int store_open(const char *state_dir, struct store **ret);
 void store_close(struct store *s);
+
+#define STORE_NFILES 3
+/*
+ * The files the store lives in: the database, its write-ahead log and
+ * the log's index. SQLite does not remove the last two on close (brig
+ * turns off the checkpoint on close), so they outlive every connection.
+ * Fills ret with NULL-terminated paths to free.
+ */
+void store_files(const char *state_dir, char *ret[STORE_NFILES + 1]);
 /*
  * Why the last failed call failed, for the CLI's message (SQLite's own
  * text where SQLite failed). Meaningful only right after a failure.
