@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/err.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 
 #include "common/buf.h"
 #include "common/fdutil.h"
+#include "common/log.h"
 #include "common/parse.h"
 #include "common/util.h"
 #include "proxy/creds.h"
@@ -725,6 +727,7 @@ static const char *
 handshakes(struct session *ss)
 {
 	struct inspect_job *j = ss->job;
+	int r;
 
 	if (tls_server_new(j->leaf, j->host, j->client_fd, &ss->client.ssl) <
 		0 ||
@@ -736,12 +739,18 @@ handshakes(struct session *ss)
 			   ? "sni_mismatch"
 			   : "client_tls_failed";
 	if (tls_upstream_new(j->upstream, j->host, j->upstream_fd,
-			     &ss->upstream.ssl) < 0 ||
-	    SSL_connect(ss->upstream.ssl) != 1)
-		return SSL_get_verify_result(ss->upstream.ssl) != X509_V_OK
-			   ? "upstream_certificate_invalid"
-			   : "upstream_tls_failed";
-	return NULL;
+			     &ss->upstream.ssl) < 0)
+		return "upstream_tls_failed";
+	r = SSL_connect(ss->upstream.ssl);
+	if (r == 1)
+		return NULL;
+	if (SSL_get_verify_result(ss->upstream.ssl) != X509_V_OK)
+		return "upstream_certificate_invalid";
+	/* The event names a reason; the detail is for supervisor.log. */
+	log_warn("TLS to %s:%u failed: SSL error %d, errno %d, %s", j->host,
+		 j->port, SSL_get_error(ss->upstream.ssl, r), errno,
+		 ERR_reason_error_string(ERR_peek_last_error()) ?: "-");
+	return "upstream_tls_failed";
 }
 
 /*
