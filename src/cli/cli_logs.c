@@ -72,10 +72,10 @@ struct logs {
 
 /* One of the files being read, and the line it has not finished. */
 struct logfile {
-	int fd;
 	dev_t dev;
 	ino_t ino;
 	struct buf part;
+	int fd;
 	bool overlong; /* dropping the rest of a line past EVENTS_LINE_MAX */
 };
 

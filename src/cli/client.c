@@ -311,8 +311,9 @@ start_tty(struct session *s, char **argv, int argc)
 	size_t nfds = 1;
 	int r = send_exec(s->ctl, argv, argc, true, NULL, 0);
 
-	if (r == 0)
-		r = proto_recv(s->ctl, &cli_msg, fds, &nfds);
+	if (r < 0)
+		return r;
+	r = proto_recv(s->ctl, &cli_msg, fds, &nfds);
 	if (r == 0)
 		return -ECONNRESET;
 	if (r < 0)

@@ -245,7 +245,7 @@ start(struct cli *cli, struct sandbox_config *cfg, pid_t *pid)
 		else if (*notes)
 			log_info("note: %s", notes);
 	}
-	if (r < 0) {
+	if (r != 0) {
 		if (r != -EEXIST)
 			abandon(cli, cfg);
 		return r;

@@ -16,7 +16,7 @@ buf_reserve(struct buf *b, size_t extra)
 	if (extra > b->limit || b->len > b->limit - extra)
 		return -E2BIG;
 	need = b->len + extra + 1;
-	if (need <= b->cap)
+	if (b->data && need <= b->cap)
 		return 0;
 	cap = b->cap ? b->cap : 64;
 	while (cap < need)

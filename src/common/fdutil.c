@@ -120,29 +120,32 @@ mkdir_p(const char *path, mode_t mode)
 }
 
 /*
- * Opens the directory that fstatat saw. O_NOFOLLOW refuses a symlink put
- * in its place meanwhile; comparing the inode refuses another directory
- * or a mount point moved there.
+ * Opens the directory that fstatat saw, or returns NULL with errno set.
+ * O_NOFOLLOW refuses a symlink put in its place meanwhile; comparing the
+ * inode refuses another directory or a mount point moved there.
  */
-static int
-rm_rf_opendir(int parent, const char *name, const struct stat *st, DIR **ret)
+static DIR *
+rm_rf_opendir(int parent, const char *name, const struct stat *st)
 {
 	int fd = openat(parent, name,
 			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat now;
-	int r = 0;
+	DIR *d;
+	int err;
 
 	if (fd < 0)
-		return -errno;
+		return NULL;
 	if (fstat(fd, &now) < 0)
-		r = -errno;
+		err = errno;
 	else if (now.st_dev != st->st_dev || now.st_ino != st->st_ino)
-		r = -EAGAIN;
-	else if (!(*ret = fdopendir(fd)))
-		r = -errno;
-	if (r < 0)
-		close(fd);
-	return r;
+		err = EAGAIN;
+	else if ((d = fdopendir(fd)))
+		return d;
+	else
+		err = errno;
+	close(fd);
+	errno = err;
+	return NULL;
 }
 
 static int rm_rf_at(int parent, const char *name, dev_t dev);
@@ -171,7 +174,7 @@ static int
 rm_rf_at(int parent, const char *name, dev_t dev)
 {
 	struct stat st;
-	DIR *d = NULL;
+	DIR *d;
 	int r;
 
 	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -180,9 +183,9 @@ rm_rf_at(int parent, const char *name, dev_t dev)
 		return unlinkat(parent, name, 0) < 0 ? -errno : 0;
 	if (st.st_dev != dev)
 		return -EXDEV;
-	r = rm_rf_opendir(parent, name, &st, &d);
-	if (r < 0)
-		return r;
+	d = rm_rf_opendir(parent, name, &st);
+	if (!d)
+		return -errno;
 	r = rm_rf_entries(d, st.st_mode, dev);
 	closedir(d);
 	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && r == 0)

@@ -225,10 +225,16 @@ builder_open(struct ctx *c, struct builder *b, const yaml_event_t *ev,
 }
 
 static int
-builder_close(struct ctx *c, struct builder *b)
+builder_close(struct ctx *c, struct builder *b, const yaml_event_t *ev)
 {
-	struct ynode *n = b->stack[--b->depth];
+	struct ynode *n;
 
+	/* libyaml pairs every end with its start; this keeps a stray end
+	 * from reading below the stack. */
+	if (b->depth == 0)
+		return fail_at(c, ev->start_mark,
+			       "malformed YAML: unpaired end");
+	n = b->stack[--b->depth];
 	return builder_attach(c, b, n);
 }
 
@@ -253,7 +259,7 @@ builder_event(struct ctx *c, struct builder *b, const yaml_event_t *ev)
 		return builder_open(c, b, ev, Y_MAP);
 	case YAML_SEQUENCE_END_EVENT:
 	case YAML_MAPPING_END_EVENT:
-		return builder_close(c, b);
+		return builder_close(c, b, ev);
 	default:
 		return 0;
 	}
@@ -779,7 +785,7 @@ field_ports(struct ctx *c, const struct field *f, const struct ynode *v,
 	e->ports = xcalloc(v->n, sizeof(*e->ports));
 	e->nports = v->n;
 	for (size_t i = 0; i < v->n; i++) {
-		uint64_t port;
+		uint64_t port = 0;
 
 		r = want_uint(c, v->kids[i], "port", 1, 65535, &port);
 		if (r < 0)
@@ -1201,7 +1207,7 @@ static int
 field_version(struct ctx *c, const struct field *f, const struct ynode *v,
 	      void *obj)
 {
-	uint64_t version;
+	uint64_t version = 0;
 	int r = want_uint(c, v, f->key, 0, UINT32_MAX, &version);
 
 	if (r == 0 && version != 1)
@@ -1293,12 +1299,13 @@ policy_parse(const char *text, size_t len, struct policy **ret,
 	*ret = NULL;
 	memset(c.err, 0, sizeof(*c.err));
 	r = check_bytes(&c, text, len);
-	if (r == 0)
-		r = tree_load(&c, text, len, &root);
-	if (r == 0 && !root)
-		r = fail(&c, NULL, "the policy is empty");
 	if (r < 0)
 		return r;
+	r = tree_load(&c, text, len, &root);
+	if (r < 0)
+		return r;
+	if (!root)
+		return fail(&c, NULL, "the policy is empty");
 	p = xcalloc(1, sizeof(*p));
 	r = policy_build(&c, root, p);
 	node_free(root);

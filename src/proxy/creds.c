@@ -214,11 +214,15 @@ next_placeholder(const struct creds *c, const char *p, size_t n, size_t *at)
 	return NULL;
 }
 
-/* The first credential whose value appears in p, or NULL. */
+/*
+ * The first credential whose value appears in p, or NULL. An empty span
+ * may come as NULL, which memmem must not be given (glibc declares it
+ * nonnull).
+ */
 static const struct cred *
 find_secret(const struct creds *c, const char *p, size_t n)
 {
-	for (size_t i = 0; c && i < c->n; i++)
+	for (size_t i = 0; c && p && i < c->n; i++)
 		if (memmem(p, n, c->v[i].value, c->v[i].len))
 			return &c->v[i];
 	return NULL;
@@ -825,7 +829,7 @@ const struct cred *
 creds_misbound(const struct creds *c, const char *host, uint16_t port,
 	       const char *p, size_t len)
 {
-	for (size_t i = 0; c && i < c->n; i++)
+	for (size_t i = 0; c && p && i < c->n; i++)
 		if (!creds_bound_to(&c->v[i], host, port) &&
 		    memmem(p, len, c->v[i].placeholder, CREDS_PLACEHOLDER_LEN))
 			return &c->v[i];

@@ -1146,7 +1146,7 @@ tunnel_io(struct conn *c, struct side *s, uint32_t ev)
 static void
 captured(struct conn *c)
 {
-	struct sockaddr_storage local;
+	struct sockaddr_storage local = { 0 };
 	socklen_t len = sizeof(local);
 	const struct sockaddr_in *v4 = (const void *)&local;
 	const char *name = NULL;

@@ -485,14 +485,14 @@ bucket(struct tls_ca *ca, uint32_t hash)
 static void
 lru_unlink(struct tls_ca *ca, struct leaf *e)
 {
-	if (e->prev)
-		e->prev->next = e->next;
-	else
+	if (ca->head == e)
 		ca->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
 	else
+		e->prev->next = e->next;
+	if (ca->tail == e)
 		ca->tail = e->prev;
+	else
+		e->next->prev = e->prev;
 	e->prev = e->next = NULL;
 }
 

@@ -197,7 +197,7 @@ login_shell(void)
 
 /* The environment every process starts with: nothing of the host's. */
 static size_t
-base_env(char **env, size_t max, struct proto_msg *m, size_t argc)
+base_env(char **env, size_t max, const struct proto_msg *m, size_t argc)
 {
 	static char *const fixed[] = {
 		("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:"
@@ -244,7 +244,7 @@ base_env(char **env, size_t max, struct proto_msg *m, size_t argc)
 
 /* In the child: the terminal or the three descriptors become 0, 1, 2. */
 static int
-child_stdio(struct proto_msg *m, int *fds, size_t nfds, int master)
+child_stdio(const struct proto_msg *m, int *fds, size_t nfds, int master)
 {
 	if (master >= 0) {
 		struct winsize ws = { .ws_row = m->hdr.rows,

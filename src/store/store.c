@@ -503,8 +503,9 @@ store_migrate_tx(struct store *s, size_t i)
 			      " version INTEGER PRIMARY KEY,"
 			      " applied_at INTEGER NOT NULL)");
 
-	if (r == 0)
-		r = store_schema_version(s, &v);
+	if (r < 0)
+		return r;
+	r = store_schema_version(s, &v);
 	if (r < 0)
 		return r;
 	/* Another brig may have migrated since we looked. */

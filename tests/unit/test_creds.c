@@ -497,6 +497,26 @@ test_body(void)
 	buf_free(&out);
 }
 
+/*
+ * An empty body may come as NULL (a buffer never grown); no search may
+ * then pass NULL to memmem, whose arguments glibc declares nonnull (UBSan
+ * reports it in the sanitized unit tests).
+ */
+static void
+test_body_empty(void)
+{
+	struct buf out = BUF_INIT(TEST_OUT_MAX);
+	struct creds_result res;
+	int r;
+
+	r = creds_rewrite_body(&C, "api.openai.com", 443, NULL, 0, &out, &res);
+	tap_ok(r == 0 && out.len == 0 && !res.refusal,
+	       "body: an empty body given as NULL");
+	tap_ok(!creds_misbound(&C, "a", 443, NULL, 0),
+	       "misbound: an empty span given as NULL");
+	buf_free(&out);
+}
+
 /* Scrubs in pieces cut at cuts[] (ncuts of them, ascending). */
 static char *
 scrub_pieces(const struct creds *c, const char *in, size_t len,
@@ -698,6 +718,7 @@ main(void)
 	test_refusals();
 	test_errors();
 	test_body();
+	test_body_empty();
 	test_misbound();
 	test_scrub();
 	test_scrub_alias();
