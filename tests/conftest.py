@@ -3,7 +3,9 @@ battery (tests/escape). Every test gets its own state directory
 (BRIG_STATE_DIR) and leaves no sandbox behind."""
 
 import os
+import socket
 import sys
+import threading
 
 import pytest
 
@@ -77,3 +79,26 @@ def switches():
     if "Seccomp:\t0" not in r.stdout:
         pytest.skip("brig was built without -Dtest_switches=true")
     return True
+
+
+@pytest.fixture
+def hold_server():
+    """A loopback server that accepts connections and keeps them."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1024)
+    held = []
+
+    def serve():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            held.append(c)
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield srv.getsockname()[1]
+    srv.close()
+    for c in held:
+        c.close()

@@ -2,9 +2,7 @@
 stays usable, rather than running out and failing everything."""
 
 import shutil
-import socket
 import subprocess
-import threading
 
 import pytest
 
@@ -34,29 +32,6 @@ for _ in range(TUNNELS):
 for line, n in sorted(codes.items()):
     print(n, line)
 """
-
-
-@pytest.fixture
-def hold_server():
-    """A loopback server that accepts connections and keeps them."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1024)
-    held = []
-
-    def serve():
-        while True:
-            try:
-                c, _ = srv.accept()
-            except OSError:
-                return
-            held.append(c)
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield srv.getsockname()[1]
-    srv.close()
-    for c in held:
-        c.close()
 
 
 def test_past_the_budget_503_and_exec_still_works(brig, hold_server,

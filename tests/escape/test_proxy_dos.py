@@ -7,9 +7,7 @@ a head ten seconds; the proof ("proxy-limits") drops both, and the
 attack then holds the proxy (or the whole sandbox) hostage."""
 
 import shutil
-import socket
 import subprocess
-import threading
 
 import pytest
 
@@ -17,29 +15,6 @@ import helpers
 import netkit
 from escape import attack, env_for, run, verdict
 from netsupport import EchoHTTPServer, Lines
-
-
-@pytest.fixture
-def hold_server():
-    """A loopback server that accepts connections and keeps them."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1024)
-    held = []
-
-    def serve():
-        while True:
-            try:
-                c, _ = srv.accept()
-            except OSError:
-                return
-            held.append(c)
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield srv.getsockname()[1]
-    srv.close()
-    for c in held:
-        c.close()
 
 
 FLOOD = r"""
