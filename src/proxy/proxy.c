@@ -27,6 +27,7 @@
 #include "proxy/inspect.h"
 #include "proxy/creds.h"
 #include "proxy/tls.h"
+#include "proxy/tls_peek.h"
 
 #define PROXY_MAX_ADDRS 8
 #define PROXY_PIPE_SIZE (256 * 1024)
@@ -100,6 +101,11 @@ struct conn {
 	size_t naddrs, next_addr;
 	struct flow up, down; /* up: to the upstream; down: to the client */
 	int64_t started_ms, deadline_ms;
+	/* A pass-through tunnel waiting for the client's first bytes (see
+	 * hello_check); the head timeout runs once some have come. */
+	bool hello;
+	int64_t hello_deadline_ms;
+	bool refused; /* its one event was a denial: no close event */
 	bool dead;
 	struct conn *prev, *next;
 };
@@ -233,7 +239,11 @@ conn_free(struct conn *c, const char *close_reason)
 
 	if (c->dead)
 		return;
-	if (c->state == ST_TUNNEL || close_reason)
+	/* Gone before its first bytes were judged: allowed, as its host
+	 * and port were, and nothing went upstream. */
+	if (c->hello && !c->refused && (c->state == ST_TUNNEL || close_reason))
+		log_conn(c, true, false, NULL);
+	if ((c->state == ST_TUNNEL || close_reason) && !c->refused)
 		log_conn(c, true, true, close_reason);
 	side_close(px, &c->client);
 	side_close(px, &c->upstream);
@@ -802,11 +812,34 @@ inspect(struct conn *c)
 	conn_free(c, NULL);
 }
 
-/* The one decision event of an allowed connection, once it is dialed. */
+/*
+ * Whether a tunnel passed through uninspected must first show what its
+ * client asks for: a TLS session for another name than the target's would
+ * reach a host the policy never allowed (domain fronting). Plain requests
+ * are checked by their Host header instead, and inspected tunnels by the
+ * TLS handshake itself.
+ */
+static bool
+must_check_hello(const struct conn *c, bool inspected)
+{
+	return (c->connect || c->capture) && !inspected &&
+	       !(c->px->cfg.off & PROXY_OFF_HOST_CHECK);
+}
+
+static void hello_start(struct conn *c);
+
+/*
+ * The one decision event of an allowed connection, once it is dialed; for
+ * a tunnel whose first bytes are checked, once they are.
+ */
 static void
 connected(struct conn *c)
 {
-	log_conn(c, true, false, NULL);
+	bool inspected = must_inspect(c);
+	bool check = must_check_hello(c, inspected);
+
+	if (!check)
+		log_conn(c, true, false, NULL);
 	if (c->connect) {
 		struct buf b = BUF_INIT(PROXY_REPLY_MAX);
 
@@ -819,8 +852,10 @@ connected(struct conn *c)
 		}
 		buf_free(&b);
 	}
-	if (must_inspect(c))
+	if (inspected)
 		return inspect(c);
+	if (check)
+		return hello_start(c);
 	flush_out(c);
 }
 
@@ -1121,6 +1156,8 @@ tunnel_update(struct conn *c)
 	side_watch(c->px, &c->upstream, side_events(&c->down, &c->up));
 }
 
+static void hello_read(struct conn *c);
+
 static void
 tunnel_io(struct conn *c, struct side *s, uint32_t ev)
 {
@@ -1129,6 +1166,10 @@ tunnel_io(struct conn *c, struct side *s, uint32_t ev)
 	struct flow *out = client ? &c->down : &c->up;
 	int r = 0;
 
+	/* The client's first bytes are read, not spliced, until judged;
+	 * what the server sends meanwhile flows (it may speak first). */
+	if (client && c->hello && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return hello_read(c);
 	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		r = flow_fill(in, s->fd);
 	if (r == 0 && (ev & (EPOLLOUT | EPOLLERR)))
@@ -1138,8 +1179,99 @@ tunnel_io(struct conn *c, struct side *s, uint32_t ev)
 		r = flow_drain(in, client ? c->upstream.fd : c->client.fd);
 	if (r < 0)
 		return conn_free(c, NULL);
-	c->deadline_ms = clock_ms(CLOCK_MONOTONIC) + PROXY_IDLE_TIMEOUT_MS;
+	c->deadline_ms = c->hello_deadline_ms ? c->hello_deadline_ms
+					      : clock_ms(CLOCK_MONOTONIC) +
+						    PROXY_IDLE_TIMEOUT_MS;
 	tunnel_update(c);
+}
+
+/* The tunnel's one event is this denial; the client is just closed, as
+ * it already speaks TLS (or whatever it speaks) to the upstream. */
+static void
+hello_refuse(struct conn *c, const char *reason)
+{
+	log_conn(c, false, false, reason);
+	c->refused = true;
+	conn_free(c, NULL);
+}
+
+/*
+ * Judges what the client has sent so far (in c->out): true once it is
+ * decided, the connection refused or its bytes on their way upstream.
+ *
+ * A ClientHello without SNI, and bytes that are not TLS, go through: the
+ * policy allowed this host and port, and without a name there is nothing
+ * to disagree with. A client that dials an IP literal sends no SNI.
+ */
+static bool
+hello_check(struct conn *c)
+{
+	char sni[TLS_HOST_MAX + 2];
+	int r = tls_peek_sni((const uint8_t *)c->out.data, c->out.len, sni,
+			     sizeof(sni));
+
+	if (r == -EAGAIN) {
+		if (c->out.len && !c->hello_deadline_ms &&
+		    !(c->px->cfg.off & PROXY_OFF_LIMITS))
+			c->hello_deadline_ms =
+			    clock_ms(CLOCK_MONOTONIC) + PROXY_HEAD_TIMEOUT_MS;
+		return false;
+	}
+	if (r == 1 && !tls_sni_matches(sni, c->host))
+		return hello_refuse(c, "sni_mismatch"), true;
+	if (r < 0)
+		return hello_refuse(c, "bad_client_hello"), true;
+	log_conn(c, true, false, NULL);
+	c->hello = false;
+	c->hello_deadline_ms = 0;
+	side_watch(c->px, &c->client, 0); /* flush_out may have to wait */
+	flush_out(c);
+	return true;
+}
+
+static void
+hello_start(struct conn *c)
+{
+	/* Early data after CONNECT's head is the start of it. */
+	c->hello = true;
+	if (c->out.limit < TLS_PEEK_INPUT_MAX)
+		c->out.limit = TLS_PEEK_INPUT_MAX;
+	if (!hello_check(c))
+		start_tunnel(c);
+}
+
+static void
+hello_read(struct conn *c)
+{
+	uint8_t tmp[TLS_PEEK_RECORD_MAX];
+	size_t room = c->out.limit - c->out.len;
+	ssize_t n =
+	    recv(c->client.fd, tmp, room < sizeof(tmp) ? room : sizeof(tmp), 0);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0)
+		return conn_free(c, NULL);
+	if (n == 0 && c->out.len)
+		return hello_refuse(c, "bad_client_hello"); /* cut short */
+	if (n == 0) {
+		/* Closed without a byte: its half-close travels on. */
+		c->up.eof = true;
+		log_conn(c, true, false, NULL);
+		c->hello = false;
+		c->hello_deadline_ms = 0;
+		if (flow_drain(&c->up, c->upstream.fd) < 0)
+			return conn_free(c, NULL);
+		return tunnel_update(c);
+	}
+	/* Cannot fail: tls_peek_sni answers before the limit. */
+	if (buf_append(&c->out, tmp, (size_t)n) < 0)
+		return hello_refuse(c, "bad_client_hello");
+	if (!hello_check(c)) {
+		c->deadline_ms = c->hello_deadline_ms ? c->hello_deadline_ms
+						      : c->deadline_ms;
+		tunnel_update(c);
+	}
 }
 
 /* A captured connection: the synthetic address it dialed names the host. */
@@ -1246,6 +1378,8 @@ expire(struct proxy *px)
 			deny(c, 504, "upstream_timeout");
 		else if (c->state == ST_IDENT)
 			deny(c, 503, "identification_timeout");
+		else if (c->state == ST_TUNNEL && c->hello_deadline_ms)
+			hello_refuse(c, "hello_timeout");
 		else if (c->state == ST_TUNNEL)
 			conn_free(c, "idle_timeout");
 	}

@@ -383,6 +383,16 @@ sni_state(SSL *ssl)
 	return st;
 }
 
+bool
+tls_sni_matches(const char *sni, const char *host)
+{
+	char a[TLS_HOST_MAX + 1], b[TLS_HOST_MAX + 1];
+	bool ip;
+
+	return host_normalize(sni, a, &ip) == 0 &&
+	       host_normalize(host, b, &ip) == 0 && streq(a, b);
+}
+
 /* The host the SNI must name: set on ssl, else the leaf's own. */
 static const char *
 expected_host(SSL *ssl, const struct sni_state *st)
@@ -397,9 +407,8 @@ static int
 client_hello_check(SSL *ssl, int *al, void *arg)
 {
 	struct sni_state *st = sni_state(ssl);
-	char sni[TLS_HOST_MAX + 2], norm[TLS_HOST_MAX + 1];
+	char sni[TLS_HOST_MAX + 2];
 	const char *want = expected_host(ssl, st);
-	bool ip;
 	int r;
 
 	r = tls_client_hello_sni(ssl, sni, sizeof(sni));
@@ -408,8 +417,7 @@ client_hello_check(SSL *ssl, int *al, void *arg)
 	if (r < 0) {
 		*al = SSL_AD_DECODE_ERROR;
 		r = -EBADMSG;
-	} else if (!want || host_normalize(sni, norm, &ip) < 0 ||
-		   !streq(norm, want)) {
+	} else if (!want || !tls_sni_matches(sni, want)) {
 		*al = SSL_AD_UNRECOGNIZED_NAME;
 		r = -EPERM;
 	} else {

@@ -127,6 +127,14 @@ int tls_server_set_expected_host(SSL *ssl, const char *host);
  */
 int tls_server_sni_verdict(SSL *ssl);
 
+/*
+ * Whether an SNI names host (a CONNECT target, or the name a captured
+ * connection's address stands for): the two compare as tls_leaf_ctx
+ * normalizes them, without regard to case, one trailing dot or IPv6
+ * brackets. A name either side cannot hold is no match.
+ */
+bool tls_sni_matches(const char *sni, const char *host);
+
 /* Test builds only ("host-check" off): any SNI passes. 0 or -ENOMEM. */
 int tls_server_any_sni(SSL *ssl);
 

@@ -921,6 +921,87 @@ def test_revoked_endpoint_closes_tunnel(brig, servers, tmp_path):
                    for e in log.closes("keep.test"))
 
 
+# --- Tunnels passed through, and the fronting check -------------------------
+
+# curl and python may reach one HTTPS and one plain endpoint; no provider,
+# so every tunnel is passed through uninspected.
+PASS_POLICY = HEAD + """\
+network_policies:
+  pass:
+    name: pass
+    endpoints:
+      - host: api.github.com
+        port: 443
+      - host: echo.test
+        port: 7000
+    binaries:
+      - path: /usr/bin/curl
+      - path: {python}
+"""
+
+# Two tunnels to the echo server carrying bytes that are not TLS, the
+# second starting with a handshake record's type byte; prints what came
+# back, one line each.
+PLAIN_TUNNELS = r"""
+import socket
+for first in (b"ping\n", b"\x16, then no TLS at all\n"):
+    s = socket.create_connection(("127.0.0.1", 3128), timeout=10)
+    s.sendall(b"CONNECT echo.test:7000 HTTP/1.1\r\n\r\n")
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        c = s.recv(1)
+        if not c:
+            raise SystemExit("closed during CONNECT")
+        head += c
+    assert head.split()[1] == b"200", head
+    s.sendall(first)
+    got = b""
+    while not got.endswith(b"\n"):
+        c = s.recv(100)
+        if not c:
+            break
+        got += c
+    print(repr(got == first))
+"""
+
+# HTTPS through a tunnel to api.github.com with no SNI at all, as a client
+# that dials an address sends it; prints the status line.
+NO_SNI = r"""
+import socket, ssl
+s = socket.create_connection(("127.0.0.1", 3128), timeout=10)
+s.sendall(b"CONNECT api.github.com:443 HTTP/1.1\r\n\r\n")
+head = b""
+while not head.endswith(b"\r\n\r\n"):
+    head += s.recv(1)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+t = ctx.wrap_socket(s)
+t.sendall(b"GET /no-sni HTTP/1.1\r\nHost: api.github.com\r\n"
+          b"Connection: close\r\n\r\n")
+print(t.recv(100).split(b"\r\n")[0].decode())
+"""
+
+
+def test_passthrough_tunnels_pass(brig, servers, tmp_path):
+    """The fronting check lets be what has nothing to disagree with: HTTPS
+    whose SNI names the tunnel's target, a ClientHello without SNI, and
+    bytes that are not TLS; each tunnel is one allow decision."""
+    name = make_sandbox(brig, servers, "pass",
+                        PASS_POLICY.format(python=PYTHON), str(tmp_path))
+    log = Log(brig, name)
+    assert served(curl(brig, name, "https://api.github.com/sni"))["path"] \
+        == "/sni"
+    r = brig("sandbox", "exec", name, "--", "python3", "-c", NO_SNI)
+    assert r.stdout.strip() == "HTTP/1.0 200 OK", helpers.describe(r)
+    r = brig("sandbox", "exec", name, "--", "python3", "-c", PLAIN_TUNNELS)
+    assert r.stdout.split() == ["True", "True"], helpers.describe(r)
+    got = helpers.wait_for(lambda: len(log.decisions()) >= 4 and
+                           log.decisions())
+    assert sorted((e["host"], e["action"]) for e in got) == \
+        [("api.github.com", "allow")] * 2 + [("echo.test", "allow")] * 2, got
+
+
 def set_while_stopped(brig, name, policy):
     """`policy set --wait --timeout 1` while the supervisor is stopped
     (SIGSTOP); it runs again (SIGCONT) before this returns."""
