@@ -129,7 +129,7 @@ class EchoHTTPServer(http.server.ThreadingHTTPServer):
         # The TLS handshake runs in the request's own thread, so a client
         # that never finishes one holds up nobody else.
         if self.context:
-            request.settimeout(10)
+            request.settimeout(60)
             try:
                 request = self.context.wrap_socket(request,
                                                    server_side=True)
