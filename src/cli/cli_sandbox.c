@@ -36,27 +36,24 @@ static int
 sandbox_create(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
+		LIFECYCLE_LONG_OPTIONS,
 		{ "name", required_argument, NULL, 'n' },
 		{ "keep", no_argument, NULL, 'k' },
 		{ "detach", no_argument, NULL, 'd' },
-		{ "policy", required_argument, NULL, 'p' },
-		{ "workspace", required_argument, NULL, 'w' },
-		{ "connect-to", required_argument, NULL, 'C' },
-		{ "provider", required_argument, NULL, 'P' },
-		{ "upstream-ca", required_argument, NULL, 'U' },
-		{ "pids", required_argument, NULL, LIFECYCLE_OPT_PIDS },
-		{ "memory", required_argument, NULL, LIFECYCLE_OPT_MEMORY },
-		{ "cpus", required_argument, NULL, LIFECYCLE_OPT_CPUS },
-		{ "files", required_argument, NULL, LIFECYCLE_OPT_FILES },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct create_opts o = { 0 };
-	int c;
+	int c, r;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+n:kdp:w:hC:P:U:", opts, NULL)) !=
 	       -1) {
+		if ((r = lifecycle_option(&o, c, optarg)) != 0) {
+			if (r < 0)
+				return EXIT_USAGE;
+			continue;
+		}
 		switch (c) {
 		case 'n':
 			o.name = optarg;
@@ -66,30 +63,6 @@ sandbox_create(struct cli *cli, int argc, char **argv)
 			break;
 		case 'd':
 			o.detach = true;
-			break;
-		case 'p':
-			o.policy_file = optarg;
-			break;
-		case 'w':
-			o.workspace = optarg;
-			break;
-		case 'C':
-			if (lifecycle_add_connect_to(&o, optarg) < 0)
-				return EXIT_USAGE;
-			break;
-		case 'P':
-			if (lifecycle_add_provider(&o, optarg) < 0)
-				return EXIT_USAGE;
-			break;
-		case 'U':
-			o.upstream_ca = optarg;
-			break;
-		case LIFECYCLE_OPT_PIDS:
-		case LIFECYCLE_OPT_MEMORY:
-		case LIFECYCLE_OPT_CPUS:
-		case LIFECYCLE_OPT_FILES:
-			if (lifecycle_set_limit(&o, c, optarg) < 0)
-				return EXIT_USAGE;
 			break;
 		case 'h':
 			return cli_help(create_help);

@@ -297,7 +297,7 @@ first_command(struct cli *cli, const struct sandbox_config *cfg,
 	return code < 0 ? EXIT_FAIL : code;
 }
 
-int
+static int
 lifecycle_add_provider(struct create_opts *o, const char *name)
 {
 	if (o->nproviders == SANDBOX_MAX_PROVIDERS) {
@@ -381,7 +381,7 @@ check_providers(struct cli *cli, const struct create_opts *o)
 	return r;
 }
 
-int
+static int
 lifecycle_set_limit(struct create_opts *o, int opt, const char *arg)
 {
 	struct sandbox_limits *l = &o->limits;
@@ -449,7 +449,7 @@ resolve_limits(const struct create_opts *o, struct sandbox_config *cfg)
 	return 0;
 }
 
-int
+static int
 lifecycle_add_connect_to(struct create_opts *o, const char *arg)
 {
 	if (o->nconnect_to == PROXY_MAX_CONNECT_TO) {
@@ -579,4 +579,37 @@ lifecycle_check_alive(struct cli *cli, struct store_sandbox *sb)
 	free(sb->reason);
 	sb->reason = TAKE_PTR(reason);
 	return false;
+}
+
+int
+lifecycle_option(struct create_opts *o, int c, const char *arg)
+{
+	int r = 0;
+
+	switch (c) {
+	case 'p':
+		o->policy_file = arg;
+		break;
+	case 'w':
+		o->workspace = arg;
+		break;
+	case 'C':
+		r = lifecycle_add_connect_to(o, arg);
+		break;
+	case 'P':
+		r = lifecycle_add_provider(o, arg);
+		break;
+	case 'U':
+		o->upstream_ca = arg;
+		break;
+	case LIFECYCLE_OPT_PIDS:
+	case LIFECYCLE_OPT_MEMORY:
+	case LIFECYCLE_OPT_CPUS:
+	case LIFECYCLE_OPT_FILES:
+		r = lifecycle_set_limit(o, c, arg);
+		break;
+	default:
+		return 0;
+	}
+	return r < 0 ? -1 : 1;
 }

@@ -50,14 +50,26 @@ enum {
 	"                       needs cgroup v2, rlimits round it up)\n"       \
 	"      --files N        open files per process (default 4096)\n"
 
-/* Sets one of the limits' options (LIFECYCLE_OPT_*); logs when bad. */
-int lifecycle_set_limit(struct create_opts *o, int opt, const char *arg);
+/* Their getopt_long entries (short letters "p:w:C:P:U:"). */
+/* clang-format off */
+#define LIFECYCLE_LONG_OPTIONS                                          \
+	{ "policy", required_argument, NULL, 'p' },                     \
+	{ "workspace", required_argument, NULL, 'w' },                  \
+	{ "connect-to", required_argument, NULL, 'C' },                 \
+	{ "provider", required_argument, NULL, 'P' },                   \
+	{ "upstream-ca", required_argument, NULL, 'U' },                \
+	{ "pids", required_argument, NULL, LIFECYCLE_OPT_PIDS },        \
+	{ "memory", required_argument, NULL, LIFECYCLE_OPT_MEMORY },    \
+	{ "cpus", required_argument, NULL, LIFECYCLE_OPT_CPUS },        \
+	{ "files", required_argument, NULL, LIFECYCLE_OPT_FILES }
+/* clang-format on */
 
-/* Adds one --provider NAME; logs and fails when there are too many. */
-int lifecycle_add_provider(struct create_opts *o, const char *name);
-
-/* Adds one --connect-to HOST:PORT:ADDR:PORT; logs and fails when bad. */
-int lifecycle_add_connect_to(struct create_opts *o, const char *arg);
+/*
+ * Takes one of the shared options (getopt_long's c and optarg): 1 when c
+ * was one and is recorded, 0 when c is not one of them, -1 for a bad
+ * value (logged).
+ */
+int lifecycle_option(struct create_opts *o, int c, const char *arg);
 
 /*
  * Creates a sandbox and runs its first command (or a shell) unless
