@@ -7,6 +7,7 @@ import asyncio
 import http.server
 import json
 import os
+import re
 import resource
 import select
 import shutil
@@ -258,11 +259,14 @@ class Log:
 
 
 class Lines:
-    """Reads a running command's stdout line by line, with deadlines."""
+    """Reads a running command's stdout line by line, with deadlines.
+    strict: a line that is not UTF-8 fails the test rather than being
+    read with replacement characters."""
 
-    def __init__(self, proc):
+    def __init__(self, proc, strict=False):
         self.proc = proc
         self.buf = b""
+        self.errors = "strict" if strict else "replace"
 
     def next(self, timeout):
         """The next line, or None after TIMEOUT seconds or at EOF."""
@@ -279,20 +283,29 @@ class Lines:
                 return None
             self.buf += data
         line, self.buf = self.buf.split(b"\n", 1)
-        return line.decode(errors="replace")
+        return line.decode(errors=self.errors)
 
-    def until(self, needle, timeout):
-        """Lines up to and including the first that contains NEEDLE."""
+    def _until(self, found, what, timeout):
         seen = []
         deadline = time.monotonic() + timeout
         while True:
             line = self.next(max(deadline - time.monotonic(), 0))
             if line is None:
-                pytest.fail(f"no line with {needle!r} within {timeout}s; "
+                pytest.fail(f"no line {what} within {timeout}s; "
                             f"got {seen}")
             seen.append(line)
-            if needle in line:
+            if found(line):
                 return seen
+
+    def until(self, needle, timeout):
+        """Lines up to and including the first that contains NEEDLE."""
+        return self._until(lambda line: needle in line,
+                           f"with {needle!r}", timeout)
+
+    def until_match(self, pattern, timeout):
+        """Lines up to and including the first that matches PATTERN."""
+        return self._until(lambda line: re.search(pattern, line),
+                           f"matching {pattern!r}", timeout)
 
 
 def stop(proc):

@@ -5,14 +5,12 @@ gone with the sandbox."""
 import json
 import os
 import re
-import select
 import signal
 import time
 
-import pytest
-
 import helpers
 from helpers import fails, ok
+from netsupport import Lines, stop
 
 TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 SUPERVISOR_CLASSES = {6002, 5019}
@@ -53,50 +51,6 @@ def rotate(d):
             os.rename(d / f"events.jsonl.{i}", d / f"events.jsonl.{i + 1}")
     os.rename(d / "events.jsonl", d / "events.jsonl.1")
     (d / "events.jsonl").touch(mode=0o600)
-
-
-class Lines:
-    """Reads a running command's stdout line by line, with deadlines."""
-
-    def __init__(self, proc):
-        self.proc = proc
-        self.buf = b""
-
-    def next(self, timeout):
-        """The next line, or None after TIMEOUT seconds."""
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            r, _, _ = select.select([self.proc.stdout], [], [], left)
-            if not r:
-                return None
-            data = os.read(self.proc.stdout.fileno(), 65536)
-            if not data:
-                return None
-            self.buf += data
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.decode()
-
-    def until(self, pattern, timeout):
-        """Lines up to and including the first that matches PATTERN."""
-        seen = []
-        deadline = time.monotonic() + timeout
-        while True:
-            line = self.next(max(deadline - time.monotonic(), 0))
-            if line is None:
-                pytest.fail(f"no line matching {pattern!r} within "
-                            f"{timeout}s; got {seen}")
-            seen.append(line)
-            if re.search(pattern, line):
-                return seen
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.kill()
-    proc.communicate()
 
 
 def test_lifecycle_and_process_events(brig):
@@ -185,13 +139,13 @@ def test_tail_sees_new_event(brig):
     brig.create("box")
     tail = brig.popen("logs", "box", "--tail", "--source", "sandbox")
     try:
-        lines = Lines(tail)
+        lines = Lines(tail, strict=True)
         time.sleep(0.3)
         runner = brig.popen("sandbox", "exec", "box", "--", "sh", "-c",
                             "exit 9")
         assert runner.wait(timeout=helpers.TIMEOUT) == 9
         done = time.monotonic()
-        lines.until(r"EXIT +pid \d+ exited with code 9", 5)
+        lines.until_match(r"EXIT +pid \d+ exited with code 9", 5)
         assert time.monotonic() - done < 1.0
         tail.send_signal(signal.SIGINT)
         assert tail.wait(timeout=5) == 0
@@ -205,10 +159,10 @@ def test_tail_ends_when_sandbox_deleted(brig):
     brig.create("box")
     tail = brig.popen("logs", "box", "--tail", "-n", "0")
     try:
-        lines = Lines(tail)
+        lines = Lines(tail, strict=True)
         time.sleep(0.3)
         ok(brig("sandbox", "delete", "box"))
-        lines.until(r" DELETE +sandbox deleted", 5)
+        lines.until_match(r" DELETE +sandbox deleted", 5)
         assert tail.wait(timeout=5) == 0
     finally:
         stop(tail)
@@ -288,7 +242,7 @@ def test_tail_follows_rotation(brig):
     log = d / "events.jsonl"
     tail = brig.popen("logs", "box", "--tail", "-n", "0", "-o", "json")
     try:
-        lines = Lines(tail)
+        lines = Lines(tail, strict=True)
         time.sleep(0.3)
         got = []
         seq = 0
